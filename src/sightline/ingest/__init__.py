@@ -1,0 +1,1 @@
+"""Ingestion of the FI feeds: schemas, validation, masking, quarantine, the lake writers."""

@@ -1,0 +1,1 @@
+"""Partners (the FIs a Sightline instance serves), their API keys and bearer tokens."""

@@ -1,0 +1,1 @@
+"""Serving DB: SQLAlchemy 2 tables, Alembic migrations and repositories."""
