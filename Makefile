@@ -4,6 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LINT_DIRS := $(wildcard src tests benchmarks tools examples)
 
 .PHONY: demo test lint fmt venv system-deps lock bench docs clean
 
@@ -20,13 +21,13 @@ system-deps:
 	@bash tools/system-deps.sh
 
 lint: venv
-	$(BIN)/ruff format --check src tests benchmarks tools examples
-	$(BIN)/ruff check src tests benchmarks tools examples
+	$(BIN)/ruff format --check $(LINT_DIRS)
+	$(BIN)/ruff check $(LINT_DIRS)
 	$(BIN)/mypy
 
 fmt: venv
-	$(BIN)/ruff format src tests benchmarks tools examples
-	$(BIN)/ruff check --fix src tests benchmarks tools examples
+	$(BIN)/ruff format $(LINT_DIRS)
+	$(BIN)/ruff check --fix $(LINT_DIRS)
 
 test: venv system-deps lint
 	$(BIN)/pytest $(PYTEST_ARGS)
