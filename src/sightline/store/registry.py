@@ -13,6 +13,7 @@ from sightline.store.base import Base
 
 MODEL_MODULES = [
     "sightline.store.models",
+    "sightline.insights.models",
 ]
 
 
