@@ -1,0 +1,145 @@
+"""Name matching over the directory's aliases.
+
+- **Exact**: an Aho–Corasick automaton (pyahocorasick) over every alias in *match form*
+  (uppercase, letters/digits/``&`` only, single spaces) finds every alias inside a descriptor in
+  one pass; a hit counts only on token boundaries.
+- **Prefix**: card networks cut merchant names at 22–25 characters, so ``PIRATES COVE MINI G`` is
+  looked up as the prefix of an alias (binary search over the sorted aliases).
+- **Fuzzy**: misspelt or squeezed names go through rapidfuzz against the aliases that share the
+  first two letters (a small block, so the search stays in microseconds), with a scorer that
+  also compares against the alias cut to the text's length (truncation-aware).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import ahocorasick
+from rapidfuzz import fuzz
+
+_NON_WORD = re.compile(r"[^A-Z0-9&]+")
+
+
+def match_form(text: str) -> str:
+    """``"McDonald's #123"`` → ``"MCDONALDS 123"``: the form aliases and texts are compared in."""
+    return _NON_WORD.sub(" ", text.upper().replace("'", "").replace("’", "")).strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    target: str
+    alias: str
+    start: int
+    end: int
+    score: float
+    how: str
+    """``exact``, ``prefix`` or ``fuzzy``."""
+
+
+def _is_boundary(text: str, start: int, end: int) -> bool:
+    return (start == 0 or text[start - 1] == " ") and (end == len(text) or text[end] == " ")
+
+
+class AliasIndex:
+    """Aliases (already UPPERCASE) → target ids (merchant or institution ids)."""
+
+    def __init__(self, pairs: Iterable[tuple[str, str]], *, min_inner_length: int = 5) -> None:
+        self.min_inner_length = min_inner_length
+        targets: dict[str, list[str]] = defaultdict(list)
+        for alias, target in pairs:
+            for form in _variants(alias):
+                if len(form) >= 2 and target not in targets[form]:
+                    targets[form].append(target)
+        self.targets: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in targets.items()}
+        self.automaton = ahocorasick.Automaton()
+        for form in self.targets:
+            self.automaton.add_word(form, form)
+        if self.targets:
+            self.automaton.make_automaton()
+        self.sorted_aliases = sorted(self.targets)
+        self.blocks: dict[str, list[str]] = defaultdict(list)
+        for form in self.targets:
+            self.blocks[form[:2]].append(form)
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def exact(self, text: str) -> list[Hit]:
+        """Every alias found on token boundaries, best first (whole text, longest, earliest)."""
+        if not self.targets or not text:
+            return []
+        hits: list[Hit] = []
+        for end_index, form in self.automaton.iter(text):
+            end = end_index + 1
+            start = end - len(form)
+            if not _is_boundary(text, start, end):
+                continue
+            if start > 0 and len(form) < self.min_inner_length:
+                continue
+            whole = start == 0 and end == len(text)
+            score = 1.0 if whole else (0.97 if start == 0 else 0.92)
+            hits.extend(Hit(t, form, start, end, score, "exact") for t in self.targets[form])
+        hits.sort(key=lambda h: (-(h.end - h.start), h.start))
+        return hits
+
+    def best_exact(self, text: str) -> Hit | None:
+        hits = self.exact(text)
+        return hits[0] if hits else None
+
+    def prefix(self, text: str, *, min_length: int = 8) -> Hit | None:
+        """An alias that starts with ``text`` (a name truncated by the card network)."""
+        if len(text) < min_length:
+            return None
+        i = bisect.bisect_left(self.sorted_aliases, text)
+        found: list[str] = []
+        while i < len(self.sorted_aliases) and self.sorted_aliases[i].startswith(text):
+            found.append(self.sorted_aliases[i])
+            i += 1
+            if len(found) > 8:
+                break
+        targets = {t for form in found for t in self.targets[form]}
+        if len(targets) != 1:
+            return None
+        form = min(found, key=len)
+        return Hit(next(iter(targets)), form, 0, len(text), 0.9, "prefix")
+
+    def fuzzy(self, text: str, *, cutoff: float = 88.0) -> Hit | None:
+        """The closest alias by edit distance (or by its prefix when the text looks truncated)."""
+        if len(text) < 5:
+            return None
+        block = self.blocks.get(text[:2])
+        if not block:
+            return None
+        best: tuple[float, str] | None = None
+        n = len(text)
+        for form in block:
+            if abs(len(form) - n) > max(4, n // 3) and len(form) < n:
+                continue
+            score = fuzz.ratio(text, form, score_cutoff=cutoff)
+            if len(form) > n >= 10:
+                score = max(score, 0.98 * fuzz.ratio(text, form[:n], score_cutoff=cutoff))
+            if score >= cutoff and (best is None or score > best[0]):
+                best = (score, form)
+        if best is None:
+            return None
+        targets = self.targets[best[1]]
+        return Hit(targets[0], best[1], 0, n, round(best[0] / 100 * 0.95, 3), "fuzzy")
+
+
+def _variants(alias: str) -> set[str]:
+    form = match_form(alias)
+    out = {form} if form else set()
+    if " " in form:
+        joined = form.replace(" ", "")
+        if len(joined) >= 5:
+            out.add(joined)
+    if "&" in form:
+        out.add(_NON_WORD.sub(" ", form.replace("&", " AND ")).strip())
+        out.add(form.replace("&", "").replace("  ", " ").strip())
+    if form.endswith(" COM") and len(form) > 6:
+        out.add(form[:-4])
+    return {v for v in out if v}
