@@ -91,7 +91,7 @@ class KliHistory(Base):
     date: Mapped[date] = mapped_column(Date, primary_key=True)
     ucic: Mapped[str] = mapped_column(String(64), primary_key=True)
     refresh_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    change: Mapped[str] = mapped_column(String(8))
+    change: Mapped[str] = mapped_column(String(8), primary_key=True)
     """``gained`` or ``lost``."""
 
     __table_args__ = (

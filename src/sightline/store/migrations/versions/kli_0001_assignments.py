@@ -82,7 +82,13 @@ def upgrade() -> None:
         sa.Column("refresh_id", sa.String(64), nullable=False),
         sa.Column("change", sa.String(8), nullable=False),
         sa.PrimaryKeyConstraint(
-            "partner_id", "kli_code", "date", "ucic", "refresh_id", name="pk_kli_history"
+            "partner_id",
+            "kli_code",
+            "date",
+            "ucic",
+            "refresh_id",
+            "change",
+            name="pk_kli_history",
         ),
         sqlite_with_rowid=False,
     )

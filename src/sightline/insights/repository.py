@@ -1,0 +1,250 @@
+"""All SQL of the KLI serving side, over raw DBAPI connections (no ORM on the hot path).
+
+SQL is written once with ``?`` placeholders; :class:`Db` rewrites them to ``%s`` for psycopg.
+Every read goes through the partner's publication pointer (``kli_publications``), so a reader
+sees one whole generation of assignments and never a half-published one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from sightline.taxonomy.loader import PRIVATE, Kli, Taxonomy, load_taxonomy
+
+Row = tuple[Any, ...]
+
+
+class Db:
+    """A DBAPI connection (sqlite3 or psycopg) plus the dialect's placeholder style."""
+
+    def __init__(self, dbapi_conn: Any, dialect: str) -> None:
+        self.raw = dbapi_conn
+        self.dialect = dialect
+        self.sqlite = dialect == "sqlite"
+        self._sql: dict[str, str] = {}
+
+    @classmethod
+    def of(cls, session: Session) -> Db:
+        conn = session.connection()
+        return cls(conn.connection.dbapi_connection, conn.dialect.name)
+
+    def sql(self, statement: str) -> str:
+        if self.sqlite:
+            return statement
+        found = self._sql.get(statement)
+        if found is None:
+            found = self._sql[statement] = statement.replace("%", "%%").replace("?", "%s")
+        return found
+
+    def fetch(self, statement: str, params: Sequence[Any] = ()) -> list[Row]:
+        cur = self.raw.cursor()
+        try:
+            cur.execute(self.sql(statement), tuple(params))
+            return list(cur.fetchall())
+        finally:
+            cur.close()
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> int:
+        cur = self.raw.cursor()
+        try:
+            cur.execute(self.sql(statement), tuple(params))
+            return int(cur.rowcount or 0)
+        finally:
+            cur.close()
+
+    def executemany(self, statement: str, rows: Iterable[Sequence[Any]]) -> None:
+        cur = self.raw.cursor()
+        try:
+            cur.executemany(self.sql(statement), rows)
+        finally:
+            cur.close()
+
+    def date(self, value: dt.date) -> Any:
+        """Dates as the column stores them: ISO text on SQLite, ``date`` on PostgreSQL."""
+        return value.isoformat() if self.sqlite else value
+
+
+def iso(value: Any) -> str | None:
+    """A date column value as ``YYYY-MM-DD`` (SQLite already returns text)."""
+    if value is None or isinstance(value, str):
+        return value
+    return str(value.isoformat())
+
+
+# --- publication pointer -------------------------------------------------------------------------
+
+CURRENT = "(SELECT generation FROM kli_publications WHERE partner_id = ?)"
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    partner_id: str
+    generation: int
+    version: int
+    as_of: str
+    refresh_id: str
+    customers: int
+    assignments: int
+
+
+def publication(db: Db, partner_id: str) -> Publication | None:
+    rows = db.fetch(
+        "SELECT generation, version, as_of, refresh_id, customers, assignments"
+        " FROM kli_publications WHERE partner_id = ?",
+        (partner_id,),
+    )
+    if not rows:
+        return None
+    gen, version, as_of, refresh_id, customers, assignments = rows[0]
+    return Publication(
+        partner_id, int(gen), int(version), iso(as_of) or "", refresh_id, customers, assignments
+    )
+
+
+# --- private KLIs --------------------------------------------------------------------------------
+
+PRIVATE_BASE = 1_900_000_000
+"""First code of PRIVATE KLIs; codes are unique across partners."""
+
+_PRIVATE_COLUMNS = (
+    "kli_code, key, kli_name, kli_description, parent_kli_code, kli_is_competitive, kli_is_leaf"
+)
+
+
+def _private(row: Row) -> Kli:
+    code, key, name, description, parent, competitive, leaf = row
+    return Kli(int(code), key, name, description, parent, PRIVATE, competitive, leaf)
+
+
+def private_klis(db: Db, partner_id: str) -> list[Kli]:
+    rows = db.fetch(
+        f"SELECT {_PRIVATE_COLUMNS} FROM kli_private WHERE partner_id = ? ORDER BY kli_code",
+        (partner_id,),
+    )
+    return [_private(r) for r in rows]
+
+
+def private_kli(db: Db, partner_id: str, code: int) -> Kli | None:
+    rows = db.fetch(
+        f"SELECT {_PRIVATE_COLUMNS} FROM kli_private WHERE partner_id = ? AND kli_code = ?",
+        (partner_id, code),
+    )
+    return _private(rows[0]) if rows else None
+
+
+def partner_tree(db: Db, partner_id: str) -> Taxonomy:
+    """The public taxonomy plus this partner's PRIVATE KLIs (and nobody else's)."""
+    return load_taxonomy().overlay(private_klis(db, partner_id))
+
+
+def next_private_code(session: Session) -> int:
+    found = session.execute(text("SELECT max(kli_code) FROM kli_private")).scalar()
+    return max(PRIVATE_BASE, int(found or 0) + 1)
+
+
+# --- reads ---------------------------------------------------------------------------------------
+
+UCIC_ASSIGNMENTS = (
+    "SELECT kli_code, first_assigned, last_assigned, strength FROM kli_assignments"
+    f" WHERE partner_id = ? AND generation = {CURRENT} AND ucic = ? AND kli_code > ?"
+    " ORDER BY kli_code LIMIT ?"
+)
+
+
+def ucic_assignments(
+    db: Db, partner_id: str, ucic: str, *, after: int = -1, limit: int = 1_000_000
+) -> list[Row]:
+    """(kli_code, first_assigned, last_assigned, strength) of one customer, in code order."""
+    return db.fetch(UCIC_ASSIGNMENTS, (partner_id, partner_id, ucic, after, limit))
+
+
+def counts(db: Db, partner_id: str) -> dict[int, tuple[int, int]]:
+    """kli_code → (ucic_count, direct_count) of the current generation."""
+    rows = db.fetch(
+        "SELECT kli_code, ucic_count, direct_count FROM kli_counts"
+        f" WHERE partner_id = ? AND generation = {CURRENT}",
+        (partner_id, partner_id),
+    )
+    return {int(c): (int(u), int(d)) for c, u, d in rows}
+
+
+def holders(db: Db, partner_id: str, codes: Sequence[int], *, after: str, limit: int) -> list[Row]:
+    """(ucic, first_assigned, last_assigned, strength) of customers holding any of ``codes``,
+    in ucic order (dates are the earliest/latest, strength the highest over those codes)."""
+    if len(codes) == 1:
+        return db.fetch(
+            "SELECT ucic, first_assigned, last_assigned, strength FROM kli_assignments"
+            f" WHERE partner_id = ? AND generation = {CURRENT} AND kli_code = ? AND ucic > ?"
+            " ORDER BY ucic LIMIT ?",
+            (partner_id, partner_id, codes[0], after, limit),
+        )
+    marks = ",".join("?" * len(codes))
+    return db.fetch(
+        "SELECT ucic, min(first_assigned), max(last_assigned), max(strength) FROM kli_assignments"
+        f" WHERE partner_id = ? AND generation = {CURRENT} AND ucic > ? AND kli_code IN ({marks})"
+        " GROUP BY ucic ORDER BY ucic LIMIT ?",
+        (partner_id, partner_id, after, *codes, limit),
+    )
+
+
+def evidence(db: Db, partner_id: str, ucic: str, code: int) -> str | None:
+    rows = db.fetch(
+        "SELECT evidence FROM kli_evidence"
+        f" WHERE partner_id = ? AND generation = {CURRENT} AND ucic = ? AND kli_code = ?",
+        (partner_id, partner_id, ucic, code),
+    )
+    return rows[0][0] if rows else None
+
+
+EXPORT_BATCH = (
+    "SELECT ucic, kli_code, first_assigned, last_assigned, strength FROM kli_assignments"
+    " WHERE partner_id = ? AND generation = ? AND (ucic > ? OR (ucic = ? AND kli_code > ?))"
+    " ORDER BY ucic, kli_code LIMIT ?"
+)
+
+
+def export_batch(
+    db: Db, partner_id: str, generation: int, after: tuple[str, int], limit: int
+) -> list[Row]:
+    """The next ``limit`` assignments after the ``(ucic, kli_code)`` key, in key order."""
+    ucic, code = after
+    return db.fetch(EXPORT_BATCH, (partner_id, generation, ucic, ucic, code, limit))
+
+
+# --- history -------------------------------------------------------------------------------------
+
+
+def gained_between(
+    session: Session, partner_id: str, kli_code: int, from_date: dt.date, to_date: dt.date
+) -> list[tuple[str, dt.date]]:
+    """(ucic, date) of every customer who gained ``kli_code`` between the dates (inclusive)."""
+    rows = session.execute(
+        text(
+            "SELECT ucic, date FROM kli_history WHERE partner_id = :p AND kli_code = :c"
+            " AND change = 'gained' AND date BETWEEN :f AND :t ORDER BY date, ucic"
+        ),
+        {"p": partner_id, "c": kli_code, "f": from_date, "t": to_date},
+    ).all()
+    return [
+        (r[0], r[1] if isinstance(r[1], dt.date) else dt.date.fromisoformat(r[1])) for r in rows
+    ]
+
+
+def history_of(session: Session, partner_id: str, ucic: str) -> list[tuple[int, str, dt.date]]:
+    """(kli_code, change, date) of one customer, oldest first."""
+    rows = session.execute(
+        text(
+            "SELECT kli_code, change, date FROM kli_history WHERE partner_id = :p AND ucic = :u"
+            " ORDER BY date, change, kli_code"
+        ),
+        {"p": partner_id, "u": ucic},
+    ).all()
+    return [
+        (int(c), ch, d if isinstance(d, dt.date) else dt.date.fromisoformat(d)) for c, ch, d in rows
+    ]
