@@ -19,6 +19,7 @@ from sightline.logs import configure_logging
 # Each module exposes ``router`` (authenticated) and/or ``public_router`` (deliberately public).
 ROUTER_MODULES = [
     "sightline.partners.endpoints",
+    "sightline.insights.endpoints",
 ]
 
 DESCRIPTION = """Sightline's REST API. Every route needs `Authorization: Bearer <token or key>`

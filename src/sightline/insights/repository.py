@@ -7,17 +7,22 @@ sees one whole generation of assignments and never a half-published one.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Iterable, Sequence
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio.to_thread
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from sightline.taxonomy.loader import PRIVATE, Kli, Taxonomy, load_taxonomy
 
 Row = tuple[Any, ...]
+T = TypeVar("T")
 
 
 class Db:
@@ -202,19 +207,11 @@ def evidence(db: Db, partner_id: str, ucic: str, code: int) -> str | None:
     return rows[0][0] if rows else None
 
 
-EXPORT_BATCH = (
+EXPORT_ALL = (
     "SELECT ucic, kli_code, first_assigned, last_assigned, strength FROM kli_assignments"
-    " WHERE partner_id = ? AND generation = ? AND (ucic > ? OR (ucic = ? AND kli_code > ?))"
-    " ORDER BY ucic, kli_code LIMIT ?"
+    f" WHERE partner_id = ? AND generation = {CURRENT} ORDER BY ucic, kli_code"
 )
-
-
-def export_batch(
-    db: Db, partner_id: str, generation: int, after: tuple[str, int], limit: int
-) -> list[Row]:
-    """The next ``limit`` assignments after the ``(ucic, kli_code)`` key, in key order."""
-    ucic, code = after
-    return db.fetch(EXPORT_BATCH, (partner_id, generation, ucic, ucic, code, limit))
+"""Every current assignment in key order: one statement, so one consistent snapshot."""
 
 
 # --- history -------------------------------------------------------------------------------------
@@ -248,3 +245,63 @@ def history_of(session: Session, partner_id: str, ucic: str) -> list[tuple[int, 
     return [
         (int(c), ch, d if isinstance(d, dt.date) else dt.date.fromisoformat(d)) for c, ch, d in rows
     ]
+
+
+# --- the API's read connections ------------------------------------------------------------------
+
+
+class KliReader:
+    """Long-lived read connections for the KLI API, one per thread, outside the ORM.
+
+    SQLite: an indexed read of one customer takes tens of microseconds, less than handing the
+    call to a worker thread and back, so by default the query runs directly on the event loop's
+    thread (``inline``; ``docs/benchmarks.md`` has the figures of both). PostgreSQL: a query
+    waits on the network, so it runs on the thread pool.
+    """
+
+    def __init__(self, url: str, *, inline: bool | None = None) -> None:
+        self.url = url
+        self.sqlite = url.startswith("sqlite")
+        self.inline = self.sqlite if inline is None else inline
+        self._local = threading.local()
+        self._all: list[Any] = []
+        self._lock = threading.Lock()
+
+    def _connect(self) -> Any:
+        if self.sqlite:
+            path = self.url.split("///", 1)[-1]
+            conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
+            conn.execute("PRAGMA query_only=ON")
+            conn.execute("PRAGMA cache_size=-65536")
+            conn.execute("PRAGMA mmap_size=1073741824")
+            return conn
+        import psycopg
+
+        conninfo = self.url.replace("postgresql+psycopg://", "postgresql://", 1)
+        return psycopg.connect(conninfo, autocommit=True)
+
+    def db(self) -> Db:
+        found: Db | None = getattr(self._local, "db", None)
+        if found is None:
+            conn = self._connect()
+            with self._lock:
+                self._all.append(conn)
+            found = self._local.db = Db(conn, "sqlite" if self.sqlite else "postgresql")
+        return found
+
+    async def run(self, fn: Callable[[Db], T]) -> T:
+        if self.inline:
+            return fn(self.db())
+        return await anyio.to_thread.run_sync(lambda: fn(self.db()))
+
+    def fresh(self) -> Db:
+        """A new connection of its own (a long export must not share the per-thread one)."""
+        return Db(self._connect(), "sqlite" if self.sqlite else "postgresql")
+
+    def close(self) -> None:
+        with self._lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            with contextlib.suppress(Exception):
+                conn.close()
+        self._local = threading.local()
