@@ -21,7 +21,6 @@ app.add_typer(db_app, name="db")
 # Each module has ``register(app)`` adding its commands.
 CLI_MODULES = [
     "sightline.partners.cli",
-    "sightline.enrich.cli",
     "sightline.taxonomy.cli",
 ]
 
