@@ -1,0 +1,1 @@
+"""Packaged reference data (merchant directory, institutions, MCC list, KLI registry...)."""

@@ -1,0 +1,1 @@
+"""Merchant cleansing and categorisation: the directory, the category taxonomy and the engine."""
