@@ -9,8 +9,12 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 from sqlalchemy.orm import Session
 
+from sightline.api.context import AppContext
+from sightline.insights import repository as repo
 from sightline.insights.models import PrivateKli
-from sightline.taxonomy import load_taxonomy
+from sightline.insights.publish import publish_assignments
+from sightline.store import db
+from sightline.taxonomy import CONSUMER_MORTGAGE_LOAN, code_for, load_taxonomy
 
 
 def codes_with_prefix(prefix: str, *, leaf: bool = True) -> list[int]:
@@ -74,3 +78,58 @@ def add_private_kli(
         )
     )
     session.flush()
+
+
+AS_OF = dt.date(2026, 11, 20)
+MERCHANTS = {m: code_for(f"merchant:{m}") for m in ("starbucks", "target", "amazon", "netflix")}
+CHECKING = code_for("fi_product:checking")
+COFFEE = load_taxonomy().nodes[MERCHANTS["starbucks"]].parent_kli_code
+HELD_AWAY = {
+    "a01": [
+        "competitive_product:mortgage:wells-fargo",
+        "competitive_bank:wells-fargo",
+        "competitive_product:auto_loan:ally",
+        "competitive_bank:ally",
+    ],
+    "a02": ["competitive_product:credit_card:chase", "competitive_bank:chase"],
+}
+VENMO = code_for("competitive_activity:venmo")
+VIP = repo.PRIVATE_BASE + 7
+
+
+def acme_assignments() -> Assignments:
+    a = Assignments()
+    for i in range(30):
+        u = f"a{i:02d}"
+        a.add(u, CHECKING)
+        if i % 4 == 0:
+            a.add(u, CONSUMER_MORTGAGE_LOAN, 0.9)
+        if i % 2 == 0:
+            a.add(u, MERCHANTS["starbucks"], 0.5, rule="merchant_activity")
+            assert COFFEE is not None
+            a.add(u, COFFEE)
+        if i % 3 == 0:
+            a.add(u, MERCHANTS["target"])
+        if i % 5 == 0:
+            a.add(u, MERCHANTS["amazon"])
+        if i < 4:
+            a.add(u, MERCHANTS["netflix"])
+        for key in HELD_AWAY.get(u, []):
+            a.add(u, code_for(key), rule="competitive_product")
+    a.add("a03", VENMO)
+    a.add("a05", VIP)
+    return a
+
+
+def publish_demo(context: AppContext) -> Assignments:
+    """Publish the demo tables for partners ``acme`` and ``globex`` (both must exist); the
+    acme table is returned as the truth to check answers against."""
+    a = acme_assignments()
+    g = Assignments()
+    for i in range(5):
+        g.add(f"b{i}", MERCHANTS["target"])
+    with db.transaction(context.sessions) as s:
+        add_private_kli(s, "acme", VIP, "Acme VIP", parent=None)
+        publish_assignments(s, "acme", a.table(), as_of=AS_OF, full=True, refresh_id="t1")
+        publish_assignments(s, "globex", g.table(), as_of=AS_OF, full=True, refresh_id="t1")
+    return a
