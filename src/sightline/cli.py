@@ -21,6 +21,7 @@ app.add_typer(db_app, name="db")
 # Each module has ``register(app)`` adding its commands.
 CLI_MODULES = [
     "sightline.partners.cli",
+    "sightline.ingest.cli",
     "sightline.synth.cli",
     "sightline.taxonomy.cli",
 ]

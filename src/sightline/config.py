@@ -53,6 +53,22 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = Field(3600, ge=60, le=86400, description="Bearer token lifetime.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     workers: int = Field(1, ge=1, le=64, description="Uvicorn worker processes.")
+    watch_landing: bool | None = Field(
+        None,
+        description="Run the landing-folder watcher inside `sightline serve` "
+        "(default: on, except when env is 'test').",
+    )
+    watch_interval_seconds: float = Field(
+        2.0, gt=0, le=3600, description="Seconds between two scans of the landing folder."
+    )
+    watch_stable_seconds: float = Field(
+        5.0, ge=0, le=3600, description="A landed file is left alone until unchanged this long."
+    )
+    alert_quarantine_share: float = Field(
+        0.05, ge=0, le=1, description="Alert when a run quarantines more than this share of rows."
+    )
+    sftp_host: str = Field("127.0.0.1", description="Address `sightline sftp` binds to.")
+    sftp_port: int = Field(2222, ge=1, le=65535, description="Port `sightline sftp` listens on.")
 
     @classmethod
     def settings_customise_sources(
@@ -93,6 +109,10 @@ class Settings(BaseSettings):
     @property
     def lake_dir(self) -> Path:
         return self.data_dir / "lake"
+
+    @property
+    def watch_landing_enabled(self) -> bool:
+        return self.watch_landing if self.watch_landing is not None else self.env != "test"
 
 
 def load_settings(**overrides: Any) -> Settings:

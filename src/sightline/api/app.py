@@ -19,6 +19,7 @@ from sightline.logs import configure_logging
 # Each module exposes ``router`` (authenticated) and/or ``public_router`` (deliberately public).
 ROUTER_MODULES = [
     "sightline.partners.endpoints",
+    "sightline.ingest.endpoints",
     "sightline.insights.endpoints",
 ]
 
@@ -69,5 +70,9 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
             app.include_router(module.public_router)
         if hasattr(module, "router"):
             authenticated.include_router(module.router)
+        if hasattr(module, "on_startup"):
+            app.state.startup_hooks.append(module.on_startup)
+        if hasattr(module, "on_shutdown"):
+            app.state.shutdown_hooks.append(module.on_shutdown)
     app.include_router(authenticated)
     return app

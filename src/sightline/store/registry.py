@@ -14,6 +14,7 @@ from sightline.store.base import Base
 MODEL_MODULES = [
     "sightline.store.models",
     "sightline.insights.models",
+    "sightline.ingest.models",
 ]
 
 

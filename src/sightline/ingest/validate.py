@@ -1,0 +1,305 @@
+"""Row validation, written once as rules and compiled two ways.
+
+- :func:`errors_sql` compiles the rules of a feed to one DuckDB expression that yields the row's
+  problems (``"field: message; field: message"``, empty when the row is good). Files are
+  validated with it over whole batches: no Python per row.
+- :func:`validate_record` evaluates the same rules on one record in Python (event webhooks).
+
+A parity test keeps the two equal. Every value reaches the rules as trimmed text (empty → null),
+exactly as a CSV cell would. Messages never quote the value of a direct-PII field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sightline.ingest.schemas import Classification, FeedSchema, FieldSpec, Kind
+
+INT_RE = r"[+-]?[0-9]{1,18}"
+MONEY_RE = r"[+-]?[0-9]{1,16}(\.[0-9]{1,2})?"
+DATE_RE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+TIMESTAMP_RE = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+    r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?"
+)
+MCC_RE = r"[0-9]{4}"
+SHOWN = 40  # characters of a bad value quoted in a message
+
+
+def q(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit(value: str) -> str:
+    """A SQL string literal (the rules are constants of the code, never user input)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _shown_sql(spec: FieldSpec) -> str:
+    if spec.classification == Classification.DIRECT_PII:
+        return "''"
+    return f"""' "' || left({q(spec.name)}, {SHOWN}) || '"'"""
+
+
+def _shown_py(spec: FieldSpec, value: str) -> str:
+    if spec.classification == Classification.DIRECT_PII:
+        return ""
+    return f' "{value[:SHOWN]}"'
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One check of one field: applies when the value is present, fails with ``message``."""
+
+    field: str
+    message: str  # after the field name and the shown value
+    sql_ok: str  # SQL boolean, true when the (non-null) value passes
+    py_ok: Callable[[str], bool]
+    show_value: bool = True
+
+
+def _full(pattern: str) -> Callable[[str], bool]:
+    compiled = re.compile(pattern)
+    return lambda v: compiled.fullmatch(v) is not None
+
+
+def _is_date(v: str) -> bool:
+    if re.fullmatch(DATE_RE, v) is None:
+        return False
+    try:
+        date.fromisoformat(v)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_timestamp(v: str) -> bool:
+    if re.fullmatch(TIMESTAMP_RE, v) is None:
+        return False
+    try:
+        datetime.fromisoformat(v.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def _is_object(v: str) -> bool:
+    try:
+        return isinstance(json.loads(v), dict)
+    except ValueError:
+        return False
+
+
+def _member(allowed: frozenset[str]) -> Callable[[str], bool]:
+    return lambda v: v in allowed
+
+
+def _shorter(limit: int) -> Callable[[str], bool]:
+    return lambda v: len(v) <= limit
+
+
+def _nonneg(v: str) -> bool:
+    return not v.lstrip().startswith("-")
+
+
+def kind_rules(spec: FieldSpec) -> list[Rule]:
+    c = q(spec.name)
+    rules: list[Rule] = []
+    if spec.kind == Kind.INT:
+        rules.append(
+            Rule(
+                spec.name,
+                "is not an integer",
+                f"regexp_full_match({c}, {lit(INT_RE)})",
+                _full(INT_RE),
+            )
+        )
+    elif spec.kind == Kind.MONEY:
+        rules.append(
+            Rule(
+                spec.name,
+                "is not an amount (digits, at most 2 decimal places)",
+                f"regexp_full_match({c}, {lit(MONEY_RE)})",
+                _full(MONEY_RE),
+            )
+        )
+    elif spec.kind == Kind.DATE:
+        rules.append(
+            Rule(
+                spec.name,
+                "is not a date (YYYY-MM-DD)",
+                f"(regexp_full_match({c}, {lit(DATE_RE)}) AND TRY_CAST({c} AS DATE) IS NOT NULL)",
+                _is_date,
+            )
+        )
+    elif spec.kind == Kind.TIMESTAMP:
+        rules.append(
+            Rule(
+                spec.name,
+                "is not an ISO 8601 timestamp",
+                f"(regexp_full_match({c}, {lit(TIMESTAMP_RE)}) "
+                f"AND TRY_CAST({c} AS TIMESTAMPTZ) IS NOT NULL)",
+                _is_timestamp,
+            )
+        )
+    elif spec.kind == Kind.JSON:
+        rules.append(
+            Rule(
+                spec.name,
+                "is not a JSON object",
+                f"(json_valid({c}) AND json_type({c}::JSON) = 'OBJECT')",
+                _is_object,
+                show_value=False,
+            )
+        )
+    if spec.enum is not None:
+        allowed = ", ".join(lit(v) for v in spec.enum)
+        rules.append(
+            Rule(
+                spec.name,
+                "is not one of " + ", ".join(spec.enum),
+                f"{c} IN ({allowed})",
+                _member(frozenset(spec.enum)),
+            )
+        )
+    if spec.max_length is not None:
+        rules.append(
+            Rule(
+                spec.name,
+                f"is longer than {spec.max_length} characters",
+                f"length({c}) <= {spec.max_length}",
+                _shorter(spec.max_length),
+                show_value=False,
+            )
+        )
+    return rules
+
+
+# Per-feed rules beyond types.
+FEED_RULES: dict[str, list[Rule]] = {
+    "transactions": [
+        Rule(
+            "amount",
+            "must not be negative (the sign is in direction)",
+            "NOT starts_with(ltrim(amount), '-')",
+            _nonneg,
+        ),
+        Rule(
+            "mcc", "is not a 4-digit MCC", f"regexp_full_match(mcc, {lit(MCC_RE)})", _full(MCC_RE)
+        ),
+    ],
+    "telemetry": [
+        Rule(name, "must not be negative", f"NOT starts_with(ltrim({name}), '-')", _nonneg)
+        for name in ("logins", "bill_pay", "p2p", "rdc")
+    ],
+    "accounts": [
+        Rule(
+            "credit_limit",
+            "must not be negative",
+            "NOT starts_with(ltrim(credit_limit), '-')",
+            _nonneg,
+        ),
+    ],
+}
+
+
+def rules_for(schema: FeedSchema) -> list[Rule]:
+    out: list[Rule] = []
+    for spec in schema.fields:
+        out.extend(kind_rules(spec))
+    out.extend(FEED_RULES.get(schema.name, []))
+    return out
+
+
+def _close_before_open_sql() -> str:
+    return (
+        "CASE WHEN close_date IS NOT NULL AND open_date IS NOT NULL "
+        "AND TRY_CAST(close_date AS DATE) < TRY_CAST(open_date AS DATE) "
+        "THEN 'close_date: is before open_date' END"
+    )
+
+
+def error_terms_sql(schema: FeedSchema) -> list[str]:
+    """SQL expressions, one per check, each NULL or a message ``"field: problem"``."""
+    terms: list[str] = []
+    specs = {s.name: s for s in schema.fields}
+    for spec in schema.fields:
+        if spec.required:
+            terms.append(
+                f"CASE WHEN {q(spec.name)} IS NULL THEN {lit(spec.name + ': is required')} END"
+            )
+    for group in schema.one_of:
+        cond = " AND ".join(f"{q(n)} IS NULL" for n in group)
+        msg = " or ".join(group) + ": one of them is required"
+        terms.append(f"CASE WHEN {cond} THEN {lit(msg)} END")
+    for rule in rules_for(schema):
+        spec = specs[rule.field]
+        shown = _shown_sql(spec) if rule.show_value else "''"
+        terms.append(
+            f"CASE WHEN {q(rule.field)} IS NOT NULL AND NOT coalesce({rule.sql_ok}, false) "
+            f"THEN {lit(rule.field + ':')} || {shown} || {lit(' ' + rule.message)} END"
+        )
+    if schema.name == "accounts":
+        terms.append(_close_before_open_sql())
+    return terms
+
+
+def errors_sql(
+    schema: FeedSchema, extra: list[str] | None = None, *, leading: list[str] | None = None
+) -> str:
+    """One SQL expression: the row's problems joined by ``"; "`` ('' when it is good)."""
+    terms = [*(leading or []), *error_terms_sql(schema), *(extra or [])]
+    return "concat_ws('; ', " + ", ".join(terms) + ")"
+
+
+def as_text(value: Any) -> str | None:
+    """A JSON value as the text a CSV cell would hold (objects stay JSON); empty → None."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"), sort_keys=True)
+    text = str(value).strip()
+    return text or None
+
+
+def validate_record(
+    schema: FeedSchema, record: dict[str, Any]
+) -> tuple[dict[str, str | None], list[str]]:
+    """The record's fields as text and its problems, with the messages of :func:`errors_sql`."""
+    values = {spec.name: as_text(record.get(spec.name)) for spec in schema.fields}
+    problems: list[str] = []
+    unknown = sorted(set(record) - set(schema.names))
+    for spec in schema.fields:
+        if spec.required and values[spec.name] is None:
+            problems.append(f"{spec.name}: is required")
+    for group in schema.one_of:
+        if all(values[n] is None for n in group):
+            problems.append(" or ".join(group) + ": one of them is required")
+    specs = {s.name: s for s in schema.fields}
+    for rule in rules_for(schema):
+        value = values[rule.field]
+        if value is None or rule.py_ok(value):
+            continue
+        shown = _shown_py(specs[rule.field], value) if rule.show_value else ""
+        problems.append(f"{rule.field}:{shown} {rule.message}")
+    if schema.name == "accounts":
+        close, opened = values.get("close_date"), values.get("open_date")
+        if close and opened and _is_date(close) and _is_date(opened) and close < opened:
+            problems.append("close_date: is before open_date")
+    if unknown:
+        problems.append("unknown field(s): " + ", ".join(unknown[:10]))
+    return values, problems
+
+
+def first_field(problems: str) -> str:
+    """The field a problem string is about (the text before the first ':')."""
+    head = problems.split(";", 1)[0]
+    return head.split(":", 1)[0].strip() if ":" in head else ""
