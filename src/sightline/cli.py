@@ -23,6 +23,7 @@ CLI_MODULES = [
     "sightline.partners.cli",
     "sightline.ingest.cli",
     "sightline.synth.cli",
+    "sightline.enrich.cli",
     "sightline.taxonomy.cli",
 ]
 

@@ -20,6 +20,7 @@ from sightline.logs import configure_logging
 ROUTER_MODULES = [
     "sightline.partners.endpoints",
     "sightline.ingest.endpoints",
+    "sightline.enrich.endpoints",
     "sightline.insights.endpoints",
 ]
 

@@ -1,0 +1,218 @@
+"""Batch enrichment: files (the CLI) and the lake stage."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from sightline.config import Settings
+from sightline.enrich import engine as engine_module
+from sightline.enrich.batch import enrich_file, enrich_lake
+from sightline.enrich.engine import FIELDS, Enricher
+from sightline.errors import BadRequest, NotFound
+from tests.enrich.helpers import tiny_directory
+
+DESCRIPTORS = [
+    ("PURCHASE AUTHORIZED ON 04/12 STARBUCKS STORE 05812 SEATTLE WA CARD 1234", "debit", "card"),
+    ("PURCHASE AUTHORIZED ON 05/01 STARBUCKS STORE 00931 SEATTLE WA CARD 1234", "debit", "card"),
+    ("DOORDASH*ZEEKS PIZZA 855-973-1040 CA", "debit", "card"),
+    ("WELLS FARGO HOME MTG AUTO PAY 041223", "debit", "ach"),
+    ("ZELLE TO MCDONALD ROSS ON 04/12 REF # BACXYZ12345", "debit", "p2p"),
+    ("ACME CORP DES:PAYROLL ID:XXXXX INDN:JANE DOE CO ID:XXXXX PPD", "credit", "ach"),
+    ("CHECK 1043", "debit", "check"),
+    ("SQ *PIRATES COVE MINI G 0423", "debit", "card"),
+]
+
+
+@pytest.fixture(scope="module")
+def tiny() -> Enricher:
+    return Enricher(tiny_directory())
+
+
+@pytest.fixture
+def lake_settings(tmp_path: Path) -> Settings:
+    return Settings(env="test", data_dir=tmp_path / "data")
+
+
+def write_transactions(settings: Settings, partner: str, day: str, n: int, *, run: str) -> Path:
+    """A lake file as ingestion writes it: feed columns minus PII, plus partner/run/time."""
+    folder = settings.lake_dir / "transactions" / f"partner={partner}" / f"date={day}"
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [DESCRIPTORS[i % len(DESCRIPTORS)] for i in range(n)]
+    table = pa.table(
+        {
+            "txn_id": [f"{partner}-{day}-{i}" for i in range(n)],
+            "ucic": [f"C{i % 7}" for i in range(n)],
+            "member_id": pa.array([None] * n, pa.string()),
+            "account_id": [f"A{i % 7}" for i in range(n)],
+            "posted_at": pa.array([dt.date.fromisoformat(day)] * n, pa.date32()),
+            "amount": pa.array([Decimal("12.34")] * n, pa.decimal128(18, 2)),
+            "direction": [r[1] for r in rows],
+            "channel": [r[2] for r in rows],
+            "mcc": pa.array([None] * n, pa.string()),
+            "description": [r[0] for r in rows],
+            "card_number_token": pa.array([None] * n, pa.string()),
+            "card_number_last4": pa.array([None] * n, pa.string()),
+            "partner_id": [partner] * n,
+            "ingest_run_id": [run] * n,
+            "ingested_at": pa.array(
+                [dt.datetime(2026, 11, 22, tzinfo=dt.UTC)] * n, pa.timestamp("us", tz="UTC")
+            ),
+        }
+    )
+    path = folder / f"{run}-0.parquet"
+    pq.write_table(table, path)
+    return path
+
+
+def read_enriched(settings: Settings, partner: str) -> pa.Table:
+    root = settings.lake_dir / "enriched_transactions" / f"partner={partner}"
+    import duckdb
+
+    con = duckdb.connect()
+    return con.execute(
+        f"SELECT * FROM read_parquet('{root}/date=*/*.parquet', hive_partitioning = true) "
+        "ORDER BY txn_id"
+    ).to_arrow_table()
+
+
+def test_lake_stage_enriches_distinct_descriptors_once(
+    lake_settings: Settings, tiny: Enricher
+) -> None:
+    write_transactions(lake_settings, "acme", "2026-11-01", 40, run="r1")
+    write_transactions(lake_settings, "acme", "2026-11-02", 16, run="r1")
+    write_transactions(lake_settings, "globex", "2026-11-01", 5, run="r1")
+    stats = enrich_lake(lake_settings, "acme", enricher=tiny)
+    assert stats.rows == 56
+    assert stats.distinct_descriptors == len(DESCRIPTORS) - 1  # the two Starbucks lines share a key
+    assert stats.dates == ("2026-11-01", "2026-11-02")
+    for f in stats.files:
+        assert "/enriched_transactions/partner=acme/date=2026-11-0" in f
+    table = read_enriched(lake_settings, "acme")
+    assert table.num_rows == 56
+    names = table.column_names
+    for col in ("txn_id", "ucic", "amount", "description", "partner_id", "ingest_run_id"):
+        assert col in names
+    assert set(FIELDS) <= set(names)
+    assert set(table.column("partner_id").to_pylist()) == {"acme"}
+    assert table.schema.field("amount").type == pa.decimal128(18, 2)
+    rows = {r["txn_id"]: r for r in table.to_pylist()}
+    assert rows["acme-2026-11-01-0"]["merchant_name"] == "Starbucks"
+    assert rows["acme-2026-11-01-2"]["sub_merchant"] == "Zeeks Pizza"
+    mortgage = rows["acme-2026-11-01-3"]
+    assert (mortgage["competitive_fi"], mortgage["fi_product"]) == ("Wells Fargo", "mortgage")
+    assert rows["acme-2026-11-01-4"]["transaction_kind"] == "p2p"
+    assert rows["acme-2026-11-01-5"]["merchant_name"] == "Acme Corp"
+    assert rows["acme-2026-11-01-6"]["transaction_kind"] == "check"
+    # the batch gives exactly what the single-descriptor path gives
+    for r in table.to_pylist()[:16]:
+        one = tiny.enrich(r["description"], direction=r["direction"], channel=r["channel"])
+        assert {f: r[f] for f in FIELDS} == {f: getattr(one, f) for f in FIELDS}
+
+
+def test_rerun_replaces_a_date_and_leaves_the_others(
+    lake_settings: Settings, tiny: Enricher
+) -> None:
+    write_transactions(lake_settings, "acme", "2026-11-01", 8, run="r1")
+    write_transactions(lake_settings, "acme", "2026-11-02", 8, run="r1")
+    first = enrich_lake(lake_settings, "acme", enricher=tiny)
+    day2_before = sorted(p for p in first.files if "2026-11-02" in p)
+    write_transactions(lake_settings, "acme", "2026-11-01", 12, run="r2")  # a late file
+    second = enrich_lake(lake_settings, "acme", dates=["2026-11-01"], enricher=tiny)
+    assert second.dates == ("2026-11-01",)
+    assert second.rows == 20
+    out = lake_settings.lake_dir / "enriched_transactions" / "partner=acme"
+    day1 = sorted(str(p) for p in (out / "date=2026-11-01").glob("*.parquet"))
+    assert day1 == sorted(second.files)
+    assert not set(day1) & set(first.files)
+    assert sorted(str(p) for p in (out / "date=2026-11-02").glob("*.parquet")) == day2_before
+    assert read_enriched(lake_settings, "acme").num_rows == 28
+    assert not list(out.glob(".*"))  # no staging or old folders left behind
+
+
+def test_interrupted_swap_is_repaired(lake_settings: Settings, tiny: Enricher) -> None:
+    write_transactions(lake_settings, "acme", "2026-11-01", 8, run="r1")
+    enrich_lake(lake_settings, "acme", enricher=tiny)
+    out = lake_settings.lake_dir / "enriched_transactions" / "partner=acme"
+    # a crash after moving the old folder away but before the new one arrived
+    (out / "date=2026-11-01").rename(out / ".old-run9-abc-date=2026-11-01")
+    (out / ".staging-run9-abc" / "date=2026-11-01").mkdir(parents=True)
+    assert enrich_lake(lake_settings, "acme", dates=["2026-11-02"], enricher=tiny).rows == 0
+    assert (out / "date=2026-11-01").is_dir()
+    assert not list(out.glob(".*"))
+    assert read_enriched(lake_settings, "acme").num_rows == 8
+
+
+def test_lake_stage_bad_input(lake_settings: Settings, tiny: Enricher) -> None:
+    assert enrich_lake(lake_settings, "acme", enricher=tiny).rows == 0
+    with pytest.raises(BadRequest, match="partner_id"):
+        enrich_lake(lake_settings, "../etc", enricher=tiny)
+    with pytest.raises(BadRequest, match="dates"):
+        enrich_lake(lake_settings, "acme", dates=["2026-13-01"], enricher=tiny)
+
+
+def test_enrich_file_csv_and_parquet(tmp_path: Path, tiny: Enricher) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text(
+        "id,description,direction,mcc,amount,category\n"
+        '1,"SQ *PIRATES COVE MINI G 0423",debit,7999,12.50,x\n'
+        '2,"WELLS FARGO HOME MTG AUTO PAY",debit,,1500.00,y\n'
+        '3,"STARBUCKS STORE 123 SEATTLE WA",debit,0742,4.50,z\n'
+    )
+    stats = enrich_file(src, tmp_path / "out.parquet", enricher=tiny)
+    assert (stats.rows, stats.distinct_descriptors) == (3, 3)
+    table = pq.read_table(tmp_path / "out.parquet")
+    cols = table.column_names
+    assert cols[:6] == ["id", "description", "direction", "mcc", "amount", "category_input"]
+    assert set(FIELDS) <= set(cols)
+    got = table.to_pylist()
+    assert got[0]["mcc"] == "7999" and got[2]["mcc"] == "0742"  # input kept as written
+    assert got[1]["competitive_fi"] == "Wells Fargo"
+    assert got[2]["merchant_name"] == "Starbucks"
+    again = enrich_file(tmp_path / "out.parquet", tmp_path / "again.csv", enricher=tiny)
+    assert again.rows == 3
+    assert (tmp_path / "again.csv").read_text().splitlines()[0].startswith("id,description")
+
+
+def test_enrich_file_errors(tmp_path: Path, tiny: Enricher) -> None:
+    with pytest.raises(NotFound):
+        enrich_file(tmp_path / "missing.csv", tmp_path / "o.csv", enricher=tiny)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x,y\n1,2\n")
+    with pytest.raises(BadRequest, match="Column description is required"):
+        enrich_file(bad, tmp_path / "o.csv", enricher=tiny)
+    with pytest.raises(BadRequest, match=r"\.csv or \.parquet"):
+        enrich_file(bad, tmp_path / "o.json", enricher=tiny)
+    garbage = tmp_path / "garbage.parquet"
+    garbage.write_bytes(b"not parquet at all")
+    with pytest.raises(BadRequest, match=r"Cannot read garbage\.parquet"):
+        enrich_file(garbage, tmp_path / "o.csv", enricher=tiny)
+
+
+def test_cli(tmp_path: Path, tiny: Enricher, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sightline.cli import app
+
+    monkeypatch.setattr(engine_module, "default_enricher", lambda: tiny)
+    src = tmp_path / "in.csv"
+    src.write_text('description,direction\n"CHECK 1043",debit\n"ZELLE TO MCDONALD ROSS",debit\n')
+    runner = CliRunner()
+    ok = runner.invoke(app, ["enrich", str(src), "-o", str(tmp_path / "out.csv")])
+    assert ok.exit_code == 0, ok.output
+    assert "enriched 2 rows" in ok.output
+    lines = (tmp_path / "out.csv").read_text().splitlines()
+    assert len(lines) == 3 and "transaction_kind" in lines[0]
+    missing = runner.invoke(app, ["enrich", str(tmp_path / "nope.csv"), "-o", "x.csv"])
+    assert missing.exit_code == 1
+    assert "does not exist" in " ".join(missing.output.split())
+    assert "Traceback" not in missing.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x\n1\n")
+    nodesc = runner.invoke(app, ["enrich", str(bad), "-o", str(tmp_path / "o.csv")])
+    assert nodesc.exit_code == 1
+    assert "Column description is required" in " ".join(nodesc.output.split())
