@@ -504,7 +504,7 @@ def alias_variants(name: str) -> list[str]:
     out = [re.sub(r"\s+", " ", base)]
     no_apos = base.replace("'", "")
     out.append(re.sub(r"\s+", " ", no_apos))
-    spaced = re.sub(r"[^A-Z0-9&]+", " ", no_apos).strip()
+    spaced = re.sub(r"[^A-Z0-9&]+", " ", no_apos.replace("+", " PLUS ")).strip()
     out.append(re.sub(r"\s+", " ", spaced))
     if "&" in spaced:
         out.append(re.sub(r"\s+", " ", spaced.replace("&", " AND ")).strip())
@@ -514,7 +514,8 @@ def alias_variants(name: str) -> list[str]:
     squashed = re.sub(r"[^A-Z0-9]", "", no_apos)
     if " " in spaced and len(squashed) >= 4:
         out.append(squashed)
-    return [a for a in out if len(a) >= 2]
+    # "D & B'S" → "D BS" is noise: single letters only survive next to their "&".
+    return [a for a in out if len(a) >= 2 and not re.search(r"(^| )[A-Z]( [A-Z]{1,2}$|$)", a)]
 
 
 # Names that are words, not brands: never aliases on their own (NSI's genericWords plus ours).
@@ -615,8 +616,12 @@ def item_names(item: dict[str, Any], *, operator: bool) -> list[str]:
         if operator
         else ("brand", "brand:en", "name", "name:en", "short_name", "brand:short", "alt_name")
     )
-    names = [item["displayName"]]
+    display = re.sub(r"\s*\([^)]*\)\s*$", "", item["displayName"]).strip()
+    names = [display]
     for key in keys:
+        if key.startswith(("brand", "operator")) and tags.get(key, display) != display:
+            # A sub-brand ("Costco Pharmacy", brand "Costco"): the parent's name is not its alias.
+            continue
         value = tags.get(key)
         if value:
             names.extend(v.strip() for v in value.split(";"))
@@ -934,15 +939,24 @@ def short_forms(name: str) -> list[str]:
     for pattern, short in SHORT_SUFFIXES:
         if pattern.search(upper):
             out.append(pattern.sub(short, upper).strip())
-    stem = re.sub(
-        r"\b(FEDERAL CREDIT UNION|CREDIT UNION|NATIONAL BANK|SAVINGS BANK|BANK AND TRUST|"
-        r"BANK & TRUST|BANK|N A|NA)$",
-        "",
-        upper,
-    ).strip()
-    if stem and stem != upper and len(stem) >= 4:
-        out.append(stem)
-    return out
+    for suffix in (
+        "CREDIT UNION",
+        "FEDERAL CREDIT UNION",
+        "NATIONAL BANK",
+        "SAVINGS BANK",
+        "BANK AND TRUST",
+        "BANK & TRUST",
+        "BANK",
+        "N A",
+        "NA",
+    ):
+        if not upper.endswith(" " + suffix):
+            continue
+        stem = upper[: -len(suffix)].strip()
+        # A lone common word ("NAVY", "FIRST", "UNITED") would name half the statement lines.
+        if " " in stem or (len(stem) >= 7 and stem not in GENERIC_ALIASES):
+            out.append(stem)
+    return list(unique(out))
 
 
 def default_statement_names(stems: list[str], products: Iterable[str]) -> dict[str, list[str]]:
@@ -1090,6 +1104,16 @@ def build(
             source="nsi",
         )
 
+    # Generated short forms of an NSI bank must not take a name a curated institution owns
+    # ("FIDELITY" from "Fidelity Bank" vs Fidelity Investments).
+    curated_aliases = {
+        a for inst in institutions.values() if inst["source"] != "nsi" for a in inst["aliases"]
+    }
+    for inst in institutions.values():
+        if inst["source"] == "nsi":
+            kept = [a for a in inst["aliases"] if a not in curated_aliases]
+            inst["aliases"] = kept or inst["aliases"][:1]
+
     # -- merchants: curated first (they win on slug), then NSI.
     merchants: dict[str, dict[str, Any]] = {}
     nsi_by_slug_m: dict[str, Candidate] = {}
@@ -1155,6 +1179,7 @@ def build(
             "source": "nsi",
         }
     apply_overrides(merchants, load_yaml("overrides.yaml") or {}, strict=strict)
+    resolve_alias_owners(merchants)
     merchant_rows = sorted(merchants.values(), key=lambda m: m["merchant_id"])
     institution_rows = sorted(institutions.values(), key=lambda i: i["institution_id"])
     return merchant_rows, institution_rows
@@ -1170,15 +1195,51 @@ def apply_overrides(
             if strict:
                 raise SystemExit(f"overrides.yaml: no merchant {merchant_id!r}")
             continue
+        drop = {a.upper() for a in spec.get("drop_aliases", ())}
+        if "merge_into" in spec:
+            target = merchants.get(spec["merge_into"])
+            if target is None:
+                raise SystemExit(f"overrides.yaml: {merchant_id} merges into unknown merchant")
+            moved = [a for a in merchant["aliases"] if a not in drop]
+            target["aliases"] = list(unique([*target["aliases"], *moved]))
+            target["wikidata"] = target["wikidata"] or merchant["wikidata"]
+            del merchants[merchant_id]
+            continue
         if "category" in spec:
             group, _, category = (s.strip() for s in spec["category"].partition("/"))
             merchant["category_group"], merchant["category"] = group, category
             merchant["mccs"] = list(mccs_for(group, category))
-        drop = {a.upper() for a in spec.get("drop_aliases", ())}
         added = [a.upper() for a in spec.get("add_aliases", ())]
         merchant["aliases"] = list(
             unique(a for a in [*merchant["aliases"], *added] if a not in drop)
         )
+
+
+def resolve_alias_owners(merchants: dict[str, dict[str, Any]]) -> None:
+    """Give every alias to one merchant so that a match is never ambiguous.
+
+    The owner is the merchant whose own name the alias is (exact first, then a spelling
+    variant), curated before NSI, then the first in build order (curated, then NSI by path
+    rank). A merchant left with no alias duplicated another one (the same brand filed twice, a
+    county of the same name elsewhere) and is dropped.
+    """
+    owners: dict[str, tuple[tuple[int, int, int], str]] = {}
+    for order, merchant in enumerate(merchants.values()):
+        variants = alias_variants(merchant["name"])
+        exact = variants[0] if variants else None
+        curated = 0 if merchant["source"] != "nsi" else 1
+        for alias in merchant["aliases"]:
+            rank = 0 if alias == exact else 1 if alias in variants else 2
+            score = (rank, curated, order)
+            if alias not in owners or score < owners[alias][0]:
+                owners[alias] = (score, merchant["merchant_id"])
+    for merchant_id in list(merchants):
+        merchant = merchants[merchant_id]
+        kept = [a for a in merchant["aliases"] if owners[a][1] == merchant_id]
+        if kept:
+            merchant["aliases"] = kept
+        else:
+            del merchants[merchant_id]
 
 
 def mcc_rows() -> list[tuple[str, str]]:

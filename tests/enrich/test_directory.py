@@ -84,6 +84,25 @@ def test_merchant_records_are_well_formed(directory: Directory) -> None:
         assert m.source in {"nsi", "curated", "curated+nsi"}
 
 
+def test_each_alias_names_one_merchant(directory: Directory) -> None:
+    owners: dict[str, str] = {}
+    for m in directory.merchants:
+        for alias in m.aliases:
+            assert alias not in owners, (alias, owners.get(alias), m.merchant_id)
+            owners[alias] = m.merchant_id
+    # A brand keeps its own name; its sub-brands keep theirs.
+    assert owners["WALMART"] == "walmart"
+    assert owners["COSTCO"] == "costco"
+    assert owners["COSTCO PHARMACY"] == "costco-pharmacy"
+    assert "WALMART DE MEXICO" not in owners
+
+
+def test_generic_words_are_not_aliases(directory: Directory) -> None:
+    aliases = {a for m in directory.merchants for a in m.aliases}
+    for word in ("CAFE", "MARKET", "BANK", "PIZZA", "STORE", "THE", "GAS", "PAYMENT"):
+        assert word not in aliases, word
+
+
 def test_institution_records_are_well_formed(directory: Directory) -> None:
     for inst in directory.institutions:
         assert inst.type in INSTITUTION_TYPES, inst
