@@ -38,54 +38,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from sightline.enrich import categories as taxonomy  # noqa: E402
+from sightline.enrich.directory import (  # noqa: E402
+    FI_PRODUCTS,
+    INSTITUTION_COLUMNS,
+    MERCHANT_COLUMNS,
+)
 
 NSI_PACKAGE = "name-suggestion-index"
 NSI_VERSION = "8.0.20260918"
 CURATED_DIR = Path(__file__).resolve().parent / "curated"
 DEFAULT_OUT = ROOT / "src" / "sightline" / "data"
-PFC_SOURCE = Path("/work/shared/reference/plaid_pfc_v2.tsv")
-
-FI_PRODUCTS = (
-    "mortgage",
-    "heloc",
-    "auto_loan",
-    "credit_card",
-    "student_loan",
-    "personal_loan",
-    "investment",
-    "insurance",
-    "deposit",
-    "p2p",
-    "bnpl",
-    "crypto",
-    "payday",
-    "ewa",
-)
-
-MERCHANT_COLUMNS = (
-    "merchant_id",
-    "name",
-    "category_group",
-    "category",
-    "mccs",
-    "aliases",
-    "kind",
-    "domain",
-    "wikidata",
-    "logo_url",
-    "source",
-)
-INSTITUTION_COLUMNS = (
-    "institution_id",
-    "name",
-    "type",
-    "products",
-    "aliases",
-    "statement_names",
-    "wikidata",
-    "domain",
-    "source",
-)
+# The packaged copy is refreshed from the shared reference when it sits next to the repository.
+PFC_SOURCE = ROOT.parent / "shared" / "reference" / "plaid_pfc_v2.tsv"
 
 # --------------------------------------------------------------------------------------------
 # OSM tag → Sightline category.  Keys are "<key>/<value>" as in NSI paths ("amenity/cafe").

@@ -194,67 +194,87 @@ class Directory:
         return self._categories_by_name[(merchant.category_group, merchant.category)]
 
 
+MERCHANT_COLUMNS = (
+    "merchant_id",
+    "name",
+    "category_group",
+    "category",
+    "mccs",
+    "aliases",
+    "kind",
+    "domain",
+    "wikidata",
+    "logo_url",
+    "source",
+)
+INSTITUTION_COLUMNS = (
+    "institution_id",
+    "name",
+    "type",
+    "products",
+    "aliases",
+    "statement_names",
+    "wikidata",
+    "domain",
+    "source",
+)
+
+
 def _read(name: str) -> bytes:
     return files(DATA_PACKAGE).joinpath(name).read_bytes()
 
 
-def _rows(payload: Any, name: str) -> list[dict[str, Any]]:
-    columns: list[str] = payload["columns"]
-    return [dict(zip(columns, row, strict=True)) for row in payload["rows"]]
+def _table(name: str, columns: tuple[str, ...]) -> tuple[dict[str, Any], list[list[Any]]]:
+    doc = orjson.loads(_read(name))
+    if tuple(doc["columns"]) != columns:
+        raise RuntimeError(
+            f"{name}: columns {doc['columns']} differ from {list(columns)}; "
+            "rebuild with tools/build_merchant_directory.py"
+        )
+    return doc, doc["rows"]
 
 
-def _merchant(row: dict[str, Any]) -> Merchant:
-    return Merchant(
-        merchant_id=row["merchant_id"],
-        name=row["name"],
-        category_group=row["category_group"],
-        category=row["category"],
-        mccs=tuple(row["mccs"]),
-        aliases=tuple(row["aliases"]),
-        kind=row["kind"],
-        domain=row["domain"],
-        wikidata=row["wikidata"],
-        logo_url=row["logo_url"],
-        source=row["source"],
+def _merchants(rows: list[list[Any]]) -> tuple[Merchant, ...]:
+    # Positional construction: this runs for every merchant at start-up.
+    return tuple(
+        Merchant(r[0], r[1], r[2], r[3], tuple(r[4]), tuple(r[5]), r[6], r[7], r[8], r[9], r[10])
+        for r in rows
     )
 
 
-def _institution(row: dict[str, Any]) -> Institution:
-    return Institution(
-        institution_id=row["institution_id"],
-        name=row["name"],
-        type=row["type"],
-        products=tuple(row["products"]),
-        aliases=tuple(row["aliases"]),
-        statement_names={k: tuple(v) for k, v in row["statement_names"].items()},
-        wikidata=row["wikidata"],
-        domain=row["domain"],
-        source=row["source"],
+def _institutions(rows: list[list[Any]]) -> tuple[Institution, ...]:
+    return tuple(
+        Institution(
+            r[0],
+            r[1],
+            r[2],
+            tuple(r[3]),
+            tuple(r[4]),
+            {k: tuple(v) for k, v in r[5].items()},
+            r[6],
+            r[7],
+            r[8],
+        )
+        for r in rows
     )
-
-
-def _parse(name: str) -> Any:
-    data = _read(name)
-    return orjson.loads(data)
 
 
 @functools.cache
 def load_directory() -> Directory:
     """Load the packaged directory (cached for the life of the process)."""
-    merchants_doc = _parse(MERCHANTS_FILE)
-    institutions_doc = _parse(INSTITUTIONS_FILE)
-    mcc_doc = _parse(MCC_FILE)
-    cats = taxonomy.CATEGORIES
+    merchants_doc, merchant_rows = _table(MERCHANTS_FILE, MERCHANT_COLUMNS)
+    _, institution_rows = _table(INSTITUTIONS_FILE, INSTITUTION_COLUMNS)
+    _, mcc_rows = _table(MCC_FILE, ("code", "description"))
     mcc: dict[str, MccInfo] = {}
-    for code, description in mcc_doc["rows"]:
+    for code, description in mcc_rows:
         cat = taxonomy.category_for_mcc(code)
-        if cat is None:  # pragma: no cover - guarded by tests/enrich/test_directory.py
+        if cat is None:  # guarded by tests/enrich/test_directory.py
             raise RuntimeError(f"MCC {code} has no category in sightline.enrich.categories")
         mcc[code] = MccInfo(code, description, cat.category_group, cat.category)
     return Directory(
-        merchants=tuple(_merchant(r) for r in _rows(merchants_doc, MERCHANTS_FILE)),
-        institutions=tuple(_institution(r) for r in _rows(institutions_doc, INSTITUTIONS_FILE)),
-        categories=cats,
+        merchants=_merchants(merchant_rows),
+        institutions=_institutions(institution_rows),
+        categories=taxonomy.CATEGORIES,
         mcc=mcc,
         version=str(merchants_doc.get("version", "")),
     )
