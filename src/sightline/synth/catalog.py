@@ -172,6 +172,7 @@ class EntityTable:
     is_local: pa.Array
     sub_merchant: pa.Array
     pool: pa.Array  # statement strings
+    pool_ref: npt.NDArray[np.bool_]  # the string is followed by a reference number
     pool_off: npt.NDArray[np.int64]
     pool_len: npt.NDArray[np.int64]
     physical: npt.NDArray[np.bool_]
@@ -257,6 +258,7 @@ class _Builder:
             is_local=col("is_local", pa.bool_()),
             sub_merchant=col("sub_merchant"),
             pool=pa.array(self.pool, type=pa.string()),
+            pool_ref=np.array([p.endswith("*") for p in self.pool], dtype=bool),
             pool_off=ints("pool_off"),
             pool_len=ints("pool_len"),
             physical=np.array([r["physical"] for r in self.rows], dtype=bool),

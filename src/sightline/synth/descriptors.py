@@ -146,9 +146,16 @@ class Renderer:
         loc = take(self.cat.city_pool, city * 2 + (v % 2))
         loc = pc.if_else(pa.array(physical), loc, pa.scalar("", pa.string()))
         # Online merchants print a reference number after "*" in one of their variants.
-        with_ref = pc.ends_with(merchant, "*")
-        ref = random_alnum(rng, n, 9)
-        body = cat(merchant, pc.if_else(with_ref, ref, pa.scalar("", pa.string())), loc)
+        with_ref = np.flatnonzero(e.pool_ref[e.pool_off[ent] + v])
+        if len(with_ref):
+            refs = np.full(n, 0, dtype=np.int64)
+            refs[with_ref] = np.arange(1, len(with_ref) + 1)
+            ref_pool = pa.concat_arrays(
+                [pa.array([""], pa.string()), random_alnum(rng, len(with_ref), 9)]
+            )
+            body = cat(merchant, take(ref_pool, refs), loc)
+        else:
+            body = cat(merchant, loc)
         auth = day - rng.integers(0, 3, n)
         styles = RECURRING_STYLES if recurring else CARD_STYLES
         styled = self._styled(rng, styles, body, auth, acct)

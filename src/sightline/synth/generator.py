@@ -409,21 +409,32 @@ def _write_transactions(
         }
     )
     writer.feed("transactions", f"transactions-{month}", table)
-    kinds = take(list(KINDS), kind)
     merchant_kind = np.isin(kind, [KINDS.index(k) for k in MERCHANT_KINDS])
+
+    used, inverse = np.unique(ent, return_inverse=True)
+    inverse_arr = pa.array(inverse.astype(np.int32))
+
+    def by_entity(values: pa.Array, mask: np.ndarray | None = None) -> pa.Array:
+        # Dictionary-encoded over the entities used this month: no per-row string copies.
+        enc = values.take(pa.array(used)).dictionary_encode()
+        indices = enc.indices.take(inverse_arr)
+        if mask is not None:
+            indices = pc.if_else(pa.array(mask), pa.scalar(None, pa.int32()), indices)
+        return pa.DictionaryArray.from_arrays(indices, enc.dictionary)
+
     truth = pa.table(
         {
             "txn_id": txn_id,
-            "merchant_id": pc.if_else(
-                pa.array(merchant_kind), take(e.merchant_id, ent), pa.nulls(n, pa.string())
+            "merchant_id": by_entity(e.merchant_id, ~merchant_kind),
+            "merchant_name": by_entity(e.name),
+            "sub_merchant": by_entity(e.sub_merchant),
+            "category_group": by_entity(e.group),
+            "category": by_entity(e.category),
+            "transaction_kind": pa.DictionaryArray.from_arrays(
+                pa.array(kind.astype(np.int32)), pa.array(list(KINDS), pa.string())
             ),
-            "merchant_name": take(e.name, ent),
-            "sub_merchant": take(e.sub_merchant, ent),
-            "category_group": take(e.group, ent),
-            "category": take(e.category, ent),
-            "transaction_kind": kinds,
-            "competitive_fi": take(e.fi, ent),
-            "fi_product": take(e.fi_product, ent),
+            "competitive_fi": by_entity(e.fi),
+            "fi_product": by_entity(e.fi_product),
             "is_local": take(e.is_local, ent),
         }
     )
