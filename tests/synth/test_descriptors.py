@@ -74,8 +74,8 @@ def test_bank_posting_styles(fi: SynthResult) -> None:
 def test_ach_layouts(fi: SynthResult) -> None:
     text = "\n".join(_descriptions(fi))
     assert re.search(
-        r"ORIG CO NAME:.{1,16} ORIG ID:\d{10} DESC DATE:\d{6} CO ENTRY DESCR:.{1,10} SEC:(PPD|WEB|CCD)"
-        r" TRACE#:\d{15} EED:\d{6} IND ID:\d+ IND NAME:[A-Z' .&-]+ TRN: \d{10}TC",
+        r"ORIG CO NAME:.{1,16} ORIG ID:\d{10} DESC DATE:\d{6} CO ENTRY DESCR:.{1,10}"
+        r" SEC:(PPD|WEB|CCD) TRACE#:\d{15} EED:\d{6} IND ID:\d+ IND NAME:[A-Z' .&-]+ TRN: \d{10}TC",
         text,
     )
     assert re.search(r" DES:\S.* ID:\d+ INDN:[A-Z' .&-]+ CO ID:\d{10} (PPD|WEB|CCD)", text)
