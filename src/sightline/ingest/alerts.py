@@ -3,6 +3,7 @@ is logged as an error and posted to the partner's alert webhooks (Standard Webho
 
 from __future__ import annotations
 
+import base64
 import logging
 import secrets
 from datetime import UTC, datetime
@@ -23,8 +24,6 @@ TIMEOUT = httpx.Timeout(5.0)
 
 
 def new_secret() -> str:
-    import base64
-
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
@@ -35,6 +34,8 @@ def add_webhook(
         raise BadRequest("Field url must be an http:// or https:// URL.")
     secret = secret or new_secret()
     try:
+        if not secret.startswith("whsec_") or len(base64.b64decode(secret[6:], validate=True)) < 16:
+            raise ValueError(secret)
         Webhook(secret)
     except Exception:
         raise BadRequest(

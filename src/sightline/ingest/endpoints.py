@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
@@ -200,9 +201,15 @@ def run_quarantine(
     page = rows[:limit]
     next_cursor = str(page[-1].id) if len(rows) > limit and page else None
     if format == "csv":
+        keys: list[str] = []
+        for r in page:
+            keys.extend(k for k in (r.record or {}) if k not in keys)
         body = to_csv(
-            ["line", "field", "reason", "record"],
-            [[r.line, r.field, r.reason, _json(r.record)] for r in page],
+            ["line", "field", "reason", *keys],
+            [
+                [r.line, r.field, r.reason, *[_cell((r.record or {}).get(k)) for k in keys]]
+                for r in page
+            ],
         )
         headers = {"content-disposition": f'attachment; filename="{run_id}-quarantine.csv"'}
         if next_cursor:
@@ -219,10 +226,10 @@ def run_quarantine(
     )
 
 
-def _json(value: Any) -> str:
-    import orjson
-
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode() if value else ""
+def _cell(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    return value
 
 
 @router.get(

@@ -415,7 +415,7 @@ def verify_signature(partner: Partner, body: bytes, headers: dict[str, str]) -> 
     if not partner.webhook_secret:
         return
     try:
-        Webhook(partner.webhook_secret).verify(body, headers)
+        Webhook(partner.webhook_secret).verify(body, headers, json_parse=False)
     except WebhookVerificationError as exc:
         raise Unauthorized(f"Webhook signature rejected: {exc}.") from None
 

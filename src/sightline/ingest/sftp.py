@@ -13,6 +13,7 @@ import asyncio
 import logging
 import os
 import posixpath
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,13 @@ class ChrootSFTPServer(asyncssh.SFTPServer):
         if real != self._jail and not real.startswith(self._jail + b"/"):
             raise asyncssh.SFTPPermissionDenied("outside the landing folder")
         return local
+
+    async def scandir(self, path: bytes) -> AsyncIterator[asyncssh.SFTPName]:
+        # Like asyncssh's, minus the '.' and '..' entries (whose look-up would need '..').
+        with os.scandir(self.map_path(path)) as entries:
+            for entry in entries:
+                attrs = asyncssh.SFTPAttrs.from_local(entry.stat(follow_symlinks=False))
+                yield asyncssh.SFTPName(os.fsencode(entry.name), attrs=attrs)
 
     def symlink(self, oldpath: bytes, newpath: bytes) -> None:
         raise asyncssh.SFTPPermissionDenied("links are not allowed")

@@ -1,0 +1,218 @@
+"""The ingestion API over real HTTP handling (TestClient): event webhooks with Standard Webhooks
+signatures, file uploads, runs and quarantine pages, consents, error shapes."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from standardwebhooks.webhooks import Webhook
+
+from sightline.api.context import AppContext
+from sightline.config import Settings
+from sightline.ingest import service
+from sightline.store import db
+from sightline.store.models import Partner
+from tests.conftest import PartnerKey
+from tests.ingest.helpers import lake_rows, make_consent, make_event, make_txn, write_csv
+
+EVENTS = "/ingest/v1/partners/acme/events"
+SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
+
+
+def signed(body: str, *, secret: str = SECRET, at: datetime | None = None) -> dict[str, str]:
+    at = at or datetime.now(UTC)
+    msg_id = "msg_" + secrets.token_hex(8)
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": Webhook(secret).sign(msg_id, at, body),
+        "content-type": "application/json",
+    }
+
+
+def set_secret(context: AppContext, secret: str | None) -> None:
+    with db.transaction(context.sessions) as s:
+        partner = s.get(Partner, "acme")
+        assert partner is not None
+        partner.webhook_secret = secret
+
+
+def test_single_and_batch_events_with_duplicates_and_rejections(
+    client: TestClient, context: AppContext, settings: Settings, acme: PartnerKey
+) -> None:
+    one = client.post(EVENTS, json=make_event(), headers=acme.headers)
+    assert one.status_code == 202
+    assert one.json() == {"accepted": 1, "duplicate": 0, "rejected": []}
+    batch = {
+        "events": [
+            make_event(),  # seen before
+            make_event(event_id="e2", type="first_login"),
+            make_event(event_id="e2", type="first_login"),  # twice in the batch
+            make_event(event_id="e3", type="teleported"),
+            make_event(event_id="e4", ucic=None),
+            "not an object",
+        ]
+    }
+    resp = client.post(EVENTS, json=batch, headers=acme.headers)
+    assert resp.status_code == 202
+    body = resp.json()
+    assert (body["accepted"], body["duplicate"]) == (1, 2)
+    rejected = {r["index"]: r for r in body["rejected"]}
+    assert set(rejected) == {3, 4, 5}
+    assert rejected[3]["event_id"] == "e3" and "type" in rejected[3]["errors"][0]
+    assert rejected[4]["errors"] == ["ucic or member_id: one of them is required"]
+    # durably stored before the 202, then flushed to the lake once
+    summary = service.flush_events(context.sessions, settings, "acme")
+    assert summary is not None and (summary.stored, summary.source) == (2, "webhook")
+    assert service.flush_events(context.sessions, settings, "acme") is None
+    assert sorted(r["event_id"] for r in lake_rows(settings.lake_dir, "events")) == ["e1", "e2"]
+    # re-posting after the flush is still a duplicate
+    again = client.post(EVENTS, json=make_event(), headers=acme.headers)
+    assert again.json()["duplicate"] == 1
+
+
+def test_limits_are_413_with_the_error_shape(client: TestClient, acme: PartnerKey) -> None:
+    too_many = {"events": [make_event(event_id=f"e{i}") for i in range(1001)]}
+    resp = client.post(EVENTS, json=too_many, headers=acme.headers)
+    assert resp.status_code == 413
+    assert resp.json()["code"] == "payload_too_large" and "1000" in resp.json()["error"][0]
+    big = {"events": [make_event(attributes={"x": "y" * 1_100_000})]}
+    resp = client.post(EVENTS, content=json.dumps(big), headers=acme.headers)
+    assert resp.status_code == 413
+    assert set(resp.json()) >= {"error", "code", "request_id"}
+    bad = client.post(EVENTS, content=b"{nope", headers=acme.headers)
+    assert bad.status_code == 400 and bad.json()["error"] == ["Request body is not valid JSON."]
+
+
+def test_signature_required_when_partner_has_a_secret(
+    client: TestClient, context: AppContext, acme: PartnerKey
+) -> None:
+    set_secret(context, SECRET)
+    body = json.dumps(make_event())
+    ok = client.post(EVENTS, content=body, headers={**acme.headers, **signed(body)})
+    assert ok.status_code == 202, ok.text
+    unsigned = client.post(EVENTS, content=body, headers=acme.headers)
+    assert unsigned.status_code == 401
+    other = "whsec_" + base64.b64encode(b"x" * 32).decode()
+    wrong = client.post(
+        EVENTS, content=body, headers={**acme.headers, **signed(body, secret=other)}
+    )
+    assert wrong.status_code == 401 and wrong.json()["code"] == "unauthorized"
+    stale_at = datetime.now(UTC) - timedelta(minutes=6)
+    stale = client.post(EVENTS, content=body, headers={**acme.headers, **signed(body, at=stale_at)})
+    assert stale.status_code == 401
+    tampered_headers = {**acme.headers, **signed(body)}
+    tampered = client.post(EVENTS, content=body.replace("e1", "e9"), headers=tampered_headers)
+    assert tampered.status_code == 401
+    # and the bearer key is still required
+    assert client.post(EVENTS, content=body, headers=signed(body)).status_code == 401
+
+
+def test_other_partner_is_404(client: TestClient, acme: PartnerKey, globex: PartnerKey) -> None:
+    resp = client.post(EVENTS, json=make_event(), headers=globex.headers)
+    assert resp.status_code == 404
+    assert client.get("/ingest/v1/partners/acme/runs", headers=globex.headers).status_code == 404
+
+
+def test_upload_runs_pages_and_quarantine_csv(
+    tmp_path: Path,
+    client: TestClient,
+    context: AppContext,
+    settings: Settings,
+    customers: service.RunSummary,
+    acme: PartnerKey,
+) -> None:
+    rows = [make_txn(), make_txn(txn_id="t2", description="=HYPERLINK(1)", channel="nope")]
+    data = write_csv(tmp_path / "t.csv", rows).read_bytes()
+    up = client.post(
+        "/ingest/v1/partners/acme/files/transactions",
+        files={"file": ("t.csv", data, "text/csv")},
+        headers=acme.headers,
+    )
+    assert up.status_code == 200, up.text
+    run = up.json()
+    assert (run["status"], run["rows_stored"], run["rows_quarantined"]) == ("partial", 1, 1)
+    assert run["source"] == "upload:t.csv"
+    raw = client.post(
+        "/ingest/v1/partners/acme/files/transactions?filename=t.csv",
+        content=data,
+        headers=acme.headers,
+    )
+    assert raw.json()["status"] == "skipped"
+    broken = client.post(
+        "/ingest/v1/partners/acme/files/transactions?filename=x.csv",
+        content=b"a;b;c\n1;2;3\n",
+        headers=acme.headers,
+    )
+    assert broken.status_code == 400 and "delimiter" in broken.json()["error"][0]
+    bad_feed = client.post(
+        "/ingest/v1/partners/acme/files/nope", content=data, headers=acme.headers
+    )
+    assert bad_feed.status_code == 400
+    page1 = client.get("/ingest/v1/partners/acme/runs?limit=2", headers=acme.headers).json()
+    assert len(page1["items"]) == 2 and page1["next_cursor"]
+    page2 = client.get(
+        f"/ingest/v1/partners/acme/runs?limit=2&cursor={page1['next_cursor']}",
+        headers=acme.headers,
+    ).json()
+    ids = [r["run_id"] for r in page1["items"] + page2["items"]]
+    assert len(ids) == len(set(ids)) == 4 and ids == sorted(ids, reverse=True)
+    assert page2["next_cursor"] is None
+    q = client.get(
+        f"/ingest/v1/partners/acme/runs/{run['run_id']}/quarantine", headers=acme.headers
+    ).json()
+    assert [(i["line"], i["field"]) for i in q["items"]] == [(3, "channel")]
+    csv_resp = client.get(
+        f"/ingest/v1/partners/acme/runs/{run['run_id']}/quarantine?format=csv",
+        headers=acme.headers,
+    )
+    assert csv_resp.headers["content-type"].startswith("text/csv")
+    lines = csv_resp.text.splitlines()
+    assert lines[0].startswith("line,field,reason,txn_id,ucic")
+    assert ",'=HYPERLINK(1)," in lines[1]
+    one = client.get(f"/ingest/v1/partners/acme/runs/{run['run_id']}", headers=acme.headers)
+    assert one.json()["run_id"] == run["run_id"]
+    missing = client.get("/ingest/v1/partners/acme/runs/run_nope", headers=acme.headers)
+    assert missing.status_code == 404
+
+
+def test_consents_endpoint(
+    tmp_path: Path,
+    client: TestClient,
+    context: AppContext,
+    settings: Settings,
+    customers: service.RunSummary,
+    acme: PartnerKey,
+) -> None:
+    path = write_csv(
+        tmp_path / "c.csv",
+        [make_consent(), make_consent(status="revoked", changed_at="2026-01-08T00:00:00Z")],
+    )
+    service.ingest_path(context.sessions, settings, "acme", "consents", path)
+    body = client.get("/ingest/v1/partners/acme/ucics/c1/consents", headers=acme.headers).json()
+    assert [c["status"] for c in body["current"]] == ["revoked"]
+    assert [c["status"] for c in body["history"]] == ["granted", "revoked"]
+
+
+@pytest.mark.parametrize("flag", [True, False])
+def test_serve_runs_the_watcher_only_when_enabled(
+    context: AppContext, settings: Settings, flag: bool
+) -> None:
+    from sightline.api.app import create_app
+
+    ctx = AppContext(
+        settings=settings.model_copy(update={"watch_landing": flag}),
+        engine=context.engine,
+        sessions=context.sessions,
+    )
+    app = create_app(context=ctx)
+    with TestClient(app):
+        assert (getattr(app.state, "ingest_watch_task", None) is not None) is flag
+    assert Settings(env="test").watch_landing_enabled is False
+    assert Settings(env="development").watch_landing_enabled is True
