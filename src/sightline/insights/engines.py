@@ -1,0 +1,221 @@
+"""Compute engines behind one small interface: DuckDB (default, embedded) or Spark.
+
+The KLI rules are Ibis expressions (:mod:`sightline.insights.compile`); an engine only reads the
+lake into Ibis tables, materialises intermediate results and hands results back as Arrow. The
+Spark engine is imported only when chosen (``SIGHTLINE_ENGINE=spark``), so pyspark stays an
+optional extra.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from sightline.errors import SightlineError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from sightline.config import Settings
+
+
+class EngineError(SightlineError):
+    """The compute engine could not run."""
+
+    code = "engine_error"
+
+
+Schema = Mapping[str, dt.DataType]
+
+
+class Engine(ABC):
+    """What the rule compiler needs from a backend."""
+
+    name: str
+    con: Any
+
+    def table_from_files(self, files: Sequence[Path], schema: Schema) -> ir.Table:
+        """The given Parquet files as one table with exactly ``schema``'s columns: columns a file
+        lacks are NULL (feeds evolve), extra columns are ignored."""
+        if not files:
+            return self.empty(schema)
+        raw = self._read_parquet([str(f) for f in files])
+        present = set(raw.columns)
+        cols = {}
+        for name, dtype in schema.items():
+            if name in present:
+                col = raw[name]
+                same = col.type() == dtype or (col.type().is_timestamp() and dtype.is_timestamp())
+                cols[name] = col if same else col.cast(dtype)
+            else:
+                cols[name] = ibis.null(dtype)
+        return raw.select(**cols)
+
+    def empty(self, schema: Schema) -> ir.Table:
+        arrow = pa.schema([(n, t.to_pyarrow()) for n, t in schema.items()]).empty_table()
+        return self.from_arrow(arrow)
+
+    @abstractmethod
+    def from_arrow(self, table: pa.Table) -> ir.Table:
+        """An Arrow table as an engine table (small tables: scopes, code maps)."""
+
+    @abstractmethod
+    def _read_parquet(self, paths: list[str]) -> ir.Table: ...
+
+    @abstractmethod
+    def materialize(self, expr: ir.Table) -> ir.Table:
+        """Compute ``expr`` once and keep the result in the engine for the next expressions."""
+
+    def to_arrow(self, expr: ir.Table) -> pa.Table:
+        return expr.to_pyarrow()
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release what the engine holds (temp tables, connections)."""
+
+
+def _name(prefix: str) -> str:
+    return f"sl_{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+class DuckDBEngine(Engine):
+    """Embedded DuckDB: a bounded memory limit, a fixed thread count and spill to a temp dir."""
+
+    name = "duckdb"
+
+    def __init__(
+        self,
+        *,
+        threads: int | None = None,
+        memory_limit: str = "16GB",
+        temp_dir: Path | None = None,
+    ) -> None:
+        config: dict[str, Any] = {
+            "threads": threads or os.cpu_count() or 2,
+            "memory_limit": memory_limit,
+            "preserve_insertion_order": False,
+        }
+        if temp_dir is not None:
+            temp_dir.mkdir(parents=True, exist_ok=True)
+            config["temp_directory"] = str(temp_dir)
+        self.con = ibis.duckdb.connect(**config)
+
+    def _read_parquet(self, paths: list[str]) -> ir.Table:
+        return self.con.read_parquet(
+            paths, table_name=_name("pq"), union_by_name=True, hive_partitioning=False
+        )
+
+    def from_arrow(self, table: pa.Table) -> ir.Table:
+        name = _name("mem")
+        self.con.con.register(name, table)
+        return self.con.table(name)
+
+    def materialize(self, expr: ir.Table) -> ir.Table:
+        name = _name("tmp")
+        return self.con.create_table(name, expr, temp=True)
+
+    def close(self) -> None:
+        self.con.disconnect()
+
+
+class SparkEngine(Engine):
+    """PySpark through Ibis's ``pyspark`` backend; local mode or a cluster's session."""
+
+    name = "spark"
+
+    def __init__(self, session: SparkSession | None = None) -> None:
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError:  # pragma: no cover - depends on the install
+            raise EngineError(
+                "SIGHTLINE_ENGINE=spark needs the spark extra: pip install 'sightline[spark]'"
+            ) from None
+        self.session = session or spark_session()
+        if not isinstance(self.session, SparkSession):
+            raise EngineError("SparkEngine needs a pyspark SparkSession")
+        self.con = ibis.pyspark.connect(self.session)
+        self._cached: list[Any] = []
+
+    def _read_parquet(self, paths: list[str]) -> ir.Table:
+        df = self.session.read.option("mergeSchema", "true").parquet(*paths)
+        name = _name("pq")
+        df.createOrReplaceTempView(name)
+        return self.con.table(name)
+
+    def from_arrow(self, table: pa.Table) -> ir.Table:
+        name = _name("mem")
+        schema = table.schema
+        if table.num_rows == 0:
+            from pyspark.sql.pandas.types import from_arrow_schema
+
+            df = self.session.createDataFrame([], from_arrow_schema(schema))
+        else:
+            df = self.session.createDataFrame(table.to_pandas(types_mapper=None))
+            df = df.select(
+                *[df[c].cast(_spark_type(schema.field(c).type)) for c in table.column_names]
+            )
+        df.createOrReplaceTempView(name)
+        return self.con.table(name)
+
+    def materialize(self, expr: ir.Table) -> ir.Table:
+        df = self.con._session.sql(self.con.compile(expr)).persist()
+        df.count()
+        self._cached.append(df)
+        name = _name("tmp")
+        df.createOrReplaceTempView(name)
+        return self.con.table(name)
+
+    def close(self) -> None:
+        for df in self._cached:
+            df.unpersist()
+        self._cached.clear()
+
+
+def _spark_type(arrow_type: pa.DataType) -> Any:
+    from pyspark.sql.pandas.types import from_arrow_type
+
+    return from_arrow_type(arrow_type)
+
+
+_SPARK: dict[str, SparkSession] = {}
+
+
+def spark_session(master: str = "local[2]", shuffle_partitions: int = 4) -> SparkSession:
+    """A local Spark session for one machine (tests, small FIs); reused within the process."""
+    if "default" in _SPARK:
+        return _SPARK["default"]
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master(master)
+        .appName("sightline")
+        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.sql.adaptive.enabled", "true")
+        .config("spark.sql.adaptive.coalescePartitions.enabled", "true")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.memory", "2g")
+        .getOrCreate()
+    )
+    _SPARK["default"] = session
+    return session
+
+
+def create_engine(
+    settings: Settings, *, spark: SparkSession | None = None, **duckdb_options: Any
+) -> Engine:
+    """The engine the settings choose; DuckDB spills to ``<data_dir>/tmp/duckdb``."""
+    if settings.engine == "spark":
+        return SparkEngine(spark)
+    duckdb_options.setdefault("temp_dir", settings.data_dir / "tmp" / "duckdb")
+    return DuckDBEngine(**duckdb_options)

@@ -1,0 +1,240 @@
+"""Lake → KLI assignments for one partner, on any engine.
+
+1. open the lake partitions the rules need (:mod:`inputs`), optionally scoped to some ucics;
+2. materialise the one-pass transaction base and customer attributes (:mod:`compile`);
+3. run every rule as one union, materialised;
+4. map the few distinct (rule, key values) to KLI codes in Python (:mod:`codes`) and join back;
+5. evaluate the partner's PRIVATE KLIs over those assignments (:mod:`private`);
+6. fetch as Arrow, de-duplicate (ucic, kli_code) and build the evidence JSON vectorised.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sightline.insights import private as private_expr
+from sightline.insights.codes import CodeLookup, key_for
+from sightline.insights.compile import Compiled, compile_base, compile_rules, left_on_ucic
+from sightline.insights.engines import Engine
+from sightline.insights.inputs import load_inputs
+from sightline.insights.private import BAND_RULES, Attribute, Expr
+from sightline.insights.rules import BandRule, RuleSet
+
+log = logging.getLogger(__name__)
+
+ASSIGNMENT_SCHEMA = pa.schema(
+    [
+        ("ucic", pa.string()),
+        ("kli_code", pa.int64()),
+        ("strength", pa.float64()),
+        ("evidence", pa.string()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class PrivateKli:
+    kli_code: int
+    expression: Expr
+
+
+@dataclass
+class ComputeResult:
+    assignments: pa.Table  # ASSIGNMENT_SCHEMA, one row per (ucic, kli_code), sorted
+    customers: int  # customers computed (in scope)
+    unmapped_keys: list[str] = field(default_factory=list)  # keys the taxonomy lacks
+
+
+def compute_assignments(
+    engine: Engine,
+    lake_dir: Path,
+    partner_id: str,
+    *,
+    as_of: date,
+    rules: RuleSet,
+    codes: CodeLookup,
+    scope: list[str] | None = None,
+    private: list[PrivateKli] | None = None,
+) -> ComputeResult:
+    scope_table = None
+    if scope is not None:
+        scope_table = engine.from_arrow(
+            pa.table({"ucic": pa.array(sorted(set(scope)), pa.string())})
+        )
+    inputs = load_inputs(
+        engine,
+        lake_dir,
+        partner_id,
+        as_of=as_of,
+        lookback_days=rules.lookback_days(),
+        scope=scope_table,
+    )
+    compiled = compile_base(inputs, rules, engine.materialize)
+    rule_rows = engine.materialize(compile_rules(compiled, rules))
+
+    distinct = engine.to_arrow(rule_rows.select("rule", "key_no", "k1", "k2").distinct())
+    mapping, unmapped = _code_map(distinct, rules, codes)
+    code_table = engine.from_arrow(mapping)
+    keyed = rule_rows.mutate(k1n=rule_rows.k1.fill_null(""), k2n=rule_rows.k2.fill_null("")).join(
+        code_table, ["rule", "key_no", "k1n", "k2n"]
+    )
+    assigned = engine.materialize(
+        keyed.select(
+            "ucic", "kli_code", "rule", "strength", "window_days", "n", "amount", "txn_lo", "txn_hi"
+        )
+    )
+    result = assigned
+    if private:
+        people = _people(compiled, rule_rows, rules)
+        parts = [result]
+        for p in private:
+            cond = private_expr.compile_expr(p.expression, people, assigned)
+            hit = people.filter(cond)
+            parts.append(
+                hit.select(
+                    ucic=hit.ucic,
+                    kli_code=ibis.literal(p.kli_code, type=dt.int64),
+                    rule=ibis.literal(f"private_{p.kli_code}"),
+                    strength=ibis.null(dt.float64),
+                    window_days=ibis.null(dt.int64),
+                    n=ibis.null(dt.int64),
+                    amount=ibis.null(assigned.amount.type()),
+                    txn_lo=ibis.null(dt.string),
+                    txn_hi=ibis.null(dt.string),
+                )
+            )
+        result = ibis.union(*parts)
+    fetched = engine.to_arrow(result.mutate(amount=result.amount.cast(dt.string)))
+    customers = engine.to_arrow(compiled.attributes.aggregate(n=compiled.attributes.count()))
+    return ComputeResult(
+        assignments=finish(fetched),
+        customers=int(customers["n"][0].as_py() or 0),
+        unmapped_keys=sorted(unmapped),
+    )
+
+
+def _code_map(distinct: pa.Table, rules: RuleSet, codes: CodeLookup) -> tuple[pa.Table, set[str]]:
+    by_id = {r.id: r for r in rules.enabled}
+    out: dict[str, list[object]] = {"rule": [], "key_no": [], "k1n": [], "k2n": [], "kli_code": []}
+    unmapped: set[str] = set()
+    for row in distinct.to_pylist():
+        rule = by_id[row["rule"]]
+        key = key_for(rule, row["key_no"], row["k1"], row["k2"])
+        code = codes(key)
+        if code is None:
+            unmapped.add(key)
+            continue
+        out["rule"].append(row["rule"])
+        out["key_no"].append(row["key_no"])
+        out["k1n"].append(row["k1"] or "")
+        out["k2n"].append(row["k2"] or "")
+        out["kli_code"].append(code)
+    if unmapped:
+        log.info("%d rule keys have no KLI in the taxonomy (e.g. %s)", len(unmapped), min(unmapped))
+    schema = pa.schema(
+        [
+            ("rule", pa.string()),
+            ("key_no", pa.int64()),
+            ("k1n", pa.string()),
+            ("k2n", pa.string()),
+            ("kli_code", pa.int64()),
+        ]
+    )
+    return pa.table(out, schema=schema), unmapped
+
+
+def _people(c: Compiled, rule_rows: ir.Table, rules: RuleSet) -> ir.Table:
+    """One row per ucic with every :class:`Attribute` column, for private KLIs."""
+    a = c.attributes
+    people = a.select(
+        "ucic",
+        balance=a.balance.cast(dt.float64),
+        annual_income=a.annual_income.cast(dt.float64),
+        age=a.age.cast(dt.float64),
+        open_products=a.open_products.cast(dt.float64),
+        ucic_type=a.ucic_type,
+    )
+    band_rules = {r.attribute.value: r.id for r in rules.enabled if isinstance(r, BandRule)}
+    for attr, band in BAND_RULES.items():
+        column = attr.value
+        rule_id = band_rules.get(band)
+        if rule_id is None:
+            people = people.mutate(**{column: ibis.null(dt.float64)})
+            continue
+        b = rule_rows.filter(rule_rows.rule == ibis.literal(rule_id))
+        b = b.select(ucic=b.ucic, **{column: b.k1.cast(dt.float64)})
+        people = left_on_ucic(people, b)
+    return people.select("ucic", *[a.value for a in Attribute])
+
+
+def finish(t: pa.Table) -> pa.Table:
+    """One row per (ucic, kli_code) — the first by rule id when two rules give the same KLI —
+    with strength rounded to 4 places and the evidence as JSON text."""
+    if t.num_rows == 0:
+        return ASSIGNMENT_SCHEMA.empty_table()
+    t = t.sort_by([("ucic", "ascending"), ("kli_code", "ascending"), ("rule", "ascending")])
+    ucic, code = t["ucic"], t["kli_code"]
+    if t.num_rows > 1:
+        same = pc.and_(
+            pc.equal(ucic.slice(1), ucic.slice(0, t.num_rows - 1)),
+            pc.equal(code.slice(1), code.slice(0, t.num_rows - 1)),
+        )
+        keep = pa.concat_arrays([pa.array([True]), pc.invert(same.combine_chunks())])
+        t = t.filter(keep)
+    return pa.table(
+        {
+            "ucic": t["ucic"],
+            "kli_code": t["kli_code"].cast(pa.int64()),
+            "strength": pc.round(t["strength"].cast(pa.float64()), 4),
+            "evidence": evidence_json(t),
+        },
+        schema=ASSIGNMENT_SCHEMA,
+    )
+
+
+def _json_str(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    escaped = pc.replace_substring(col, "\\", "\\\\")
+    escaped = pc.replace_substring(escaped, '"', '\\"')
+    escaped = pc.replace_substring_regex(escaped, r"[\x00-\x1f]", "")
+    return pc.binary_join_element_wise('"', escaped, '"', "")
+
+
+def _num(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    return pc.fill_null(pc.cast(col, pa.string()), "null")
+
+
+def evidence_json(t: pa.Table) -> pa.ChunkedArray | pa.Array:
+    """{"rule", "window_days", "count", "amount", "txn_ids": [...]} per row, vectorised."""
+    lo, hi = t["txn_lo"], t["txn_hi"]
+    lo_j = _json_str(lo)
+    hi_j = _json_str(hi)
+    both = pc.binary_join_element_wise(lo_j, ",", hi_j, "")
+    ids = pc.if_else(
+        pc.is_null(lo),
+        pc.if_else(pc.is_null(hi), "", hi_j),
+        pc.if_else(pc.or_kleene(pc.is_null(hi), pc.equal(lo, hi)), lo_j, both),
+    )
+    ids = pc.fill_null(ids, "")
+    return pc.binary_join_element_wise(
+        '{"rule":',
+        _json_str(t["rule"]),
+        ',"window_days":',
+        _num(t["window_days"]),
+        ',"count":',
+        _num(t["n"]),
+        ',"amount":',
+        pc.fill_null(t["amount"], "null"),
+        ',"txn_ids":[',
+        ids,
+        "]}",
+        "",
+    )
