@@ -1078,6 +1078,8 @@ def build(
             kept = [a for a in inst["aliases"] if a not in curated_aliases]
             inst["aliases"] = kept or inst["aliases"][:1]
 
+    resolve_institution_aliases(institutions)
+
     # -- merchants: curated first (they win on slug), then NSI.
     merchants: dict[str, dict[str, Any]] = {}
     nsi_by_slug_m: dict[str, Candidate] = {}
@@ -1204,6 +1206,23 @@ def resolve_alias_owners(merchants: dict[str, dict[str, Any]]) -> None:
             merchant["aliases"] = kept
         else:
             del merchants[merchant_id]
+
+
+def resolve_institution_aliases(institutions: dict[str, dict[str, Any]]) -> None:
+    """Like :func:`resolve_alias_owners`, but an institution is never dropped: banks of the
+    same name in different states ("First State Bank") keep their own name."""
+    owners: dict[str, tuple[tuple[int, int, int], str]] = {}
+    for order, inst in enumerate(institutions.values()):
+        variants = alias_variants(inst["name"])
+        curated = 0 if inst["source"] != "nsi" else 1
+        for alias in inst["aliases"]:
+            rank = 0 if variants and alias == variants[0] else 1 if alias in variants else 2
+            score = (rank, curated, order)
+            if alias not in owners or score < owners[alias][0]:
+                owners[alias] = (score, inst["institution_id"])
+    for inst in institutions.values():
+        kept = [a for a in inst["aliases"] if owners[a][1] == inst["institution_id"]]
+        inst["aliases"] = kept or inst["aliases"][:1]
 
 
 def mcc_rows() -> list[tuple[str, str]]:

@@ -97,6 +97,17 @@ def test_each_alias_names_one_merchant(directory: Directory) -> None:
     assert "WALMART DE MEXICO" not in owners
 
 
+def test_each_alias_names_one_institution(directory: Directory) -> None:
+    owners: dict[str, str] = {}
+    for inst in directory.institutions:
+        for alias in inst.aliases:
+            assert alias not in owners, (alias, owners.get(alias), inst.institution_id)
+            owners[alias] = inst.institution_id
+    assert owners["NAVY FEDERAL"] == "navy-federal-credit-union"
+    assert owners["FIDELITY"] == "fidelity"  # not "Fidelity Bank"
+    assert "NAVY" not in owners  # a bare common word from a name stem
+
+
 def test_generic_words_are_not_aliases(directory: Directory) -> None:
     aliases = {a for m in directory.merchants for a in m.aliases}
     for word in ("CAFE", "MARKET", "BANK", "PIZZA", "STORE", "THE", "GAS", "PAYMENT"):
