@@ -15,6 +15,7 @@ MODEL_MODULES = [
     "sightline.store.models",
     "sightline.insights.models",
     "sightline.ingest.models",
+    "sightline.insights.refresh_models",
 ]
 
 
