@@ -25,6 +25,7 @@ CLI_MODULES = [
     "sightline.synth.cli",
     "sightline.enrich.cli",
     "sightline.taxonomy.cli",
+    "sightline.demo_cli",
 ]
 
 
