@@ -187,7 +187,9 @@ class Directory:
             code = code.zfill(4)
         info = self.mcc.get(code)
         if info is not None:
-            return self._categories_by_name[(info.category_group, info.category)]
+            found = self._categories_by_name.get((info.category_group, info.category))
+            if found is not None:
+                return found
         return taxonomy.category_for_mcc(code)
 
     def merchant_category(self, merchant: Merchant) -> Category:
