@@ -542,17 +542,70 @@ def fetch_nsi(dest: Path) -> Path:
     return dest / name
 
 
+NSI_FILES = {
+    "nsi": "dist/json/nsi.min.json",
+    "wikidata": "dist/wikidata/wikidata.min.json",
+    "dissolved": "dist/wikidata/dissolved.min.json",
+}
+
+
 def read_nsi(source: Path) -> dict[str, Any]:
+    """The NSI index plus its wikidata companion (websites, logos) and the dissolved brands.
+
+    Returns ``{"_meta", "nsi", "wikidata", "dissolved"}``; ``source`` is the npm tarball or an
+    unpacked package directory.
+    """
+    docs: dict[str, Any] = {}
     if source.is_dir():
-        candidate = source / "dist" / "json" / "nsi.min.json"
-        if not candidate.exists():
-            candidate = source / "package" / "dist" / "json" / "nsi.min.json"
-        return dict(json.loads(candidate.read_text("utf-8")))
-    with tarfile.open(source, "r:gz") as tar:
-        member = tar.extractfile("package/dist/json/nsi.min.json")
-        if member is None:
-            raise SystemExit(f"{source}: no package/dist/json/nsi.min.json")
-        return dict(json.loads(member.read().decode("utf-8")))
+        root = source if (source / "dist").is_dir() else source / "package"
+        for key, rel in NSI_FILES.items():
+            docs[key] = json.loads((root / rel).read_text("utf-8"))
+    else:
+        with tarfile.open(source, "r:gz") as tar:
+            for key, rel in NSI_FILES.items():
+                member = tar.extractfile(f"package/{rel}")
+                if member is None:
+                    raise SystemExit(f"{source}: no package/{rel}")
+                docs[key] = json.loads(member.read().decode("utf-8"))
+    return {
+        "_meta": docs["nsi"]["_meta"],
+        "nsi": docs["nsi"]["nsi"],
+        "wikidata": docs["wikidata"].get("wikidata", {}),
+        "dissolved": docs["dissolved"].get("dissolved", {}),
+    }
+
+
+def website_domain(url: str | None) -> str | None:
+    if not url:
+        return None
+    host = re.sub(r"^[a-z]+://", "", url.strip().lower()).split("/", 1)[0].split(":", 1)[0]
+    host = host.removeprefix("www.")
+    return host if "." in host else None
+
+
+def wikidata_by_label_and_domain(nsi: dict[str, Any]) -> dict[tuple[str, str], str]:
+    index: dict[tuple[str, str], str] = {}
+    for qid in sorted(nsi.get("wikidata", {})):
+        entity = nsi["wikidata"][qid] or {}
+        label = entity.get("label")
+        domain, _ = wikidata_details(nsi, qid)
+        if label and domain:
+            index.setdefault((label.lower(), domain), qid)
+    return index
+
+
+def wikidata_details(nsi: dict[str, Any], qid: str | None) -> tuple[str | None, str | None]:
+    """(domain, logo URL) of a wikidata entity from NSI's wikidata companion file."""
+    if not qid:
+        return None, None
+    entity = nsi.get("wikidata", {}).get(qid) or {}
+    website = (entity.get("identities") or {}).get("website")
+    if not website and entity.get("officialWebsites"):
+        website = entity["officialWebsites"][0]
+    logo = (entity.get("logos") or {}).get("wikidata")
+    if logo:
+        logo = logo.replace(" ", "%20")
+    return website_domain(website), logo
 
 
 def location_is_us(location_set: dict[str, Any], display_name: str) -> bool:
@@ -687,12 +740,15 @@ def collect_nsi(
     merchants: list[Candidate] = []
     institutions: list[Candidate] = []
     unmapped: list[tuple[str, str]] = []
+    dissolved = nsi.get("dissolved", {})
     for path in sorted(nsi["nsi"]):
         tree, osm = path.split("/", 1)
         if tree not in {"brands", "operators"} or skip_path(osm):
             continue
         operator = tree == "operators"
         for item in nsi["nsi"][path]["items"]:
+            if item["id"] in dissolved:
+                continue  # the brand no longer trades
             loc = item.get("locationSet", {})
             if operator or osm in INSTITUTION_PATHS or osm in INSTITUTION_PATH_TYPE:
                 if not strictly_us(loc):
@@ -1146,6 +1202,15 @@ def build(
         }
     apply_overrides(merchants, load_yaml("overrides.yaml") or {}, strict=strict)
     resolve_alias_owners(merchants)
+    by_label_domain = wikidata_by_label_and_domain(nsi)
+    for row in [*merchants.values(), *institutions.values()]:
+        if row["wikidata"] is None and row["domain"]:
+            # Curated entry: adopt a wikidata id only when both the name and the website agree.
+            row["wikidata"] = by_label_domain.get((row["name"].lower(), row["domain"]))
+        domain, logo = wikidata_details(nsi, row["wikidata"])
+        row["domain"] = row["domain"] or domain
+        if "logo_url" in row:
+            row["logo_url"] = row["logo_url"] or logo
     merchant_rows = sorted(merchants.values(), key=lambda m: m["merchant_id"])
     institution_rows = sorted(institutions.values(), key=lambda i: i["institution_id"])
     return merchant_rows, institution_rows

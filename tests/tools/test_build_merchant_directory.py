@@ -46,6 +46,14 @@ def fake_nsi() -> dict[str, Any]:
     brand = "brand:wikidata"
     return {
         "_meta": {"version": builder.NSI_VERSION},
+        "wikidata": {
+            "Q900001": {
+                "label": "Zz Bean Co",
+                "identities": {"website": "https://www.zzbean.example/menu"},
+                "logos": {"wikidata": "https://commons.example/Zz Bean.svg"},
+            }
+        },
+        "dissolved": {"zzgonebrand-000000": [{"date": "2020-01-01T00:00:00.000Z"}]},
         "nsi": {
             "brands/amenity/cafe": {
                 "items": [
@@ -53,6 +61,7 @@ def fake_nsi() -> dict[str, Any]:
                     item("Zz Mundo Cafe", ["001"], {brand: "Q900002"}, matchNames=["zz mundo"]),
                     item("Zz 珈琲", ["001"], {brand: "Q900003"}),
                     item("Zz Nur Deutsch", ["de"], {brand: "Q900004"}),
+                    item("Zz Gone Brand", ["us"], {brand: "Q900007"}),
                 ]
             },
             "brands/amenity/fast_food": {
@@ -110,6 +119,33 @@ def test_location_filter(built: Any) -> None:
     assert not any("\u73c8" in m["name"] for m in merchants.values())
     assert "zz-prairie-bank" in institutions
     assert "zz-auslandsbank" not in institutions
+
+
+def test_dissolved_brands_are_skipped(built: Any) -> None:
+    merchants, _ = built
+    assert "zz-gone-brand" not in merchants
+
+
+def test_domain_and_logo_from_nsi_wikidata(built: Any) -> None:
+    merchants, _ = built
+    bean = merchants["zz-bean-co"]
+    assert bean["domain"] == "zzbean.example"
+    assert bean["logo_url"] == "https://commons.example/Zz%20Bean.svg"
+    assert merchants["zz-pie-shack"]["logo_url"] is None
+
+
+@pytest.mark.parametrize(
+    ("url", "domain"),
+    [
+        ("https://www.starbucks.com/", "starbucks.com"),
+        ("http://homeloans.wellsfargo.com/x", "homeloans.wellsfargo.com"),
+        ("https://example.com:8443", "example.com"),
+        ("", None),
+        ("localhost", None),
+    ],
+)
+def test_website_domain(url: str, domain: str | None) -> None:
+    assert builder.website_domain(url) == domain
 
 
 def test_osm_tags_and_cuisine_map_to_categories(built: Any) -> None:
