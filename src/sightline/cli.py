@@ -26,6 +26,7 @@ CLI_MODULES = [
     "sightline.enrich.cli",
     "sightline.taxonomy.cli",
     "sightline.demo_cli",
+    "sightline.insights.cli",
 ]
 
 

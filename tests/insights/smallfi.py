@@ -41,7 +41,7 @@ def build(lake: Path, partner: str = PARTNER) -> dict[str, set[str]]:
         "category": "Coffee Shops",
         "category_group": "Food & Dining",
     }
-    # c1: coffee drinker, recurring mortgage at wells_fargo, one-off chase auto payment,
+    # c1: coffee drinker, recurring mortgage at wells-fargo, one-off chase auto payment,
     # new utility + moving spend + address change → new mover
     for day in (2, 6, 10, 15, 25, 40, 200):
         add("c1", day, 5.25, **coffee)
@@ -51,7 +51,7 @@ def build(lake: Path, partner: str = PARTNER) -> dict[str, set[str]]:
             day,
             1850.0,
             transaction_kind="ach_debit",
-            competitive_fi_id="wells_fargo",
+            competitive_fi_id="wells-fargo",
             fi_product="mortgage",
             category="Mortgage Payment",
             category_group="Financial",
@@ -71,20 +71,20 @@ def build(lake: Path, partner: str = PARTNER) -> dict[str, set[str]]:
         30,
         95.0,
         transaction_kind="ach_debit",
-        merchant_id="pge",
+        merchant_id="pacific-gas-and-electric",
         category="Electricity & Gas",
         category_group="Bills & Utilities",
     )
-    add("c1", 28, 650.0, merchant_id="uhaul", category="Storage & Moving", category_group="Home")
+    add("c1", 28, 650.0, merchant_id="u-haul", category="Storage & Moving", category_group="Home")
     add(
         "c1",
         27,
         250.0,
-        merchant_id="home_depot",
+        merchant_id="the-home-depot",
         category="Home Improvement",
         category_group="Home",
     )
-    add("c1", 12, 3.0, merchant_id="unknown_shop", category="Gift Shops", category_group="Shopping")
+    add("c1", 12, 3.0, merchant_id="unknown-shop", category="Gift Shops", category_group="Shopping")
     # c2: payroll from acme_corp until 70 days ago, then globex_inc → new job; pet owner
     for day in (340, 310, 280, 250, 220, 190, 160, 130, 100, 85, 70):
         add(
@@ -119,7 +119,7 @@ def build(lake: Path, partner: str = PARTNER) -> dict[str, set[str]]:
             240.0,
             merchant_id="staples",
             category="Office Supplies",
-            category_group="Business Services",
+            category_group="Shopping",
         )
     add(
         "c3",
@@ -195,8 +195,8 @@ def build(lake: Path, partner: str = PARTNER) -> dict[str, set[str]]:
             "merchant:starbucks",
             "category:food-dining/coffee-shops",
             "lifestyle:coffee_drinker",
-            "competitive_product:mortgage:wells_fargo",
-            "competitive_bank:wells_fargo",
+            "competitive_product:mortgage:wells-fargo",
+            "competitive_bank:wells-fargo",
             "fi_product:checking",
             "fi_product:mortgage",
             "segment:balance:3",
@@ -218,7 +218,7 @@ def build(lake: Path, partner: str = PARTNER) -> dict[str, set[str]]:
         },
         "c3": {
             "business_spend:merchant:staples",
-            "business_spend:category:business-services/office-supplies",
+            "business_spend:category:shopping/office-supplies",
             "competitive_activity:venmo",
             "behaviour:rdc_user",
             "fi_product:business_checking",
@@ -233,7 +233,7 @@ FORBIDDEN = {
     "c1": {
         "competitive_product:auto_loan:chase",
         "competitive_bank:chase",
-        "merchant:unknown_shop",
+        "merchant:unknown-shop",
     },
     "c2": {"merchant:acme_corp", "life_event:new_mover", "merchant:target"},
     "c4": {"life_event:new_mover"},

@@ -61,7 +61,7 @@ def test_small_fi_gets_the_expected_klis(engine: Engine, lake: tuple[Path, dict]
     for ucic, keys in smallfi.FORBIDDEN.items():
         assert not keys & got[ucic], (ucic, keys & got[ucic])
     assert result.customers == 4
-    assert "merchant:unknown_shop" in result.unmapped_keys
+    assert "merchant:unknown-shop" in result.unmapped_keys
     # one row per (ucic, kli_code)
     pairs = list(
         zip(
@@ -79,7 +79,7 @@ def test_evidence_explains_each_assignment(engine: Engine, lake: tuple[Path, dic
         engine, root, smallfi.PARTNER, as_of=smallfi.AS_OF, rules=RULES, codes=lookup
     )
     rows = {(r["ucic"], KEYS[r["kli_code"]]): r for r in result.assignments.to_pylist()}
-    mortgage = json.loads(rows[("c1", "competitive_product:mortgage:wells_fargo")]["evidence"])
+    mortgage = json.loads(rows[("c1", "competitive_product:mortgage:wells-fargo")]["evidence"])
     assert mortgage["rule"] == "held_away_loans"
     assert mortgage["window_days"] == 90
     assert mortgage["count"] == 3
@@ -122,7 +122,7 @@ def test_incremental_scope_computes_only_those_customers(
 def test_private_klis_over_klis_and_attributes(engine: Engine, lake: tuple[Path, dict]) -> None:
     root, _ = lake
     mortgage = smallfi.key_code("fi_product:mortgage")
-    wells = smallfi.key_code("competitive_bank:wells_fargo")
+    wells = smallfi.key_code("competitive_bank:wells-fargo")
     private = [
         PrivateKli(1_900_000_001, parse(f"balance_band >= 3 and not kli({wells})")),
         PrivateKli(1_900_000_002, parse(f"kli({mortgage}) or ucic_type == 'B'")),
@@ -140,7 +140,7 @@ def test_private_klis_over_klis_and_attributes(engine: Engine, lake: tuple[Path,
     held: dict[int, set[str]] = {}
     for r in result.assignments.to_pylist():
         held.setdefault(r["kli_code"], set()).add(r["ucic"])
-    assert held[1_900_000_001] == {"c3"}  # c1 has band 3 but banks with wells_fargo
+    assert held[1_900_000_001] == {"c3"}  # c1 has band 3 but banks with wells-fargo
     assert held[1_900_000_002] == {"c1", "c3"}
     assert held[1_900_000_003] == {"c2"}
 

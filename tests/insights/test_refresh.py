@@ -1,0 +1,180 @@
+"""The refresh runner on SQLite and PostgreSQL: full, incremental, failures, the CLI."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from sightline.api.context import AppContext
+from sightline.config import Settings
+from sightline.insights.codes import taxonomy_lookup
+from sightline.insights.refresh import (
+    changed_customers,
+    dates_to_enrich,
+    default_as_of,
+    lake_watermark,
+    run_refresh,
+)
+from sightline.insights.refresh_models import KliRefresh
+from sightline.insights.repository import Db, ucic_assignments
+from sightline.store import db
+from sightline.taxonomy import load_taxonomy
+from tests.conftest import PartnerKey
+from tests.insights import smallfi
+from tests.insights.lakefixtures import txn, write_feed
+
+
+def served(context: AppContext, ucic: str) -> set[str]:
+    tax = load_taxonomy()
+    with db.transaction(context.sessions) as session:
+        rows = ucic_assignments(Db.of(session), "acme", ucic)
+    return {tax.get(int(r[0])).key for r in rows}
+
+
+def log_rows(context: AppContext) -> list[KliRefresh]:
+    with db.transaction(context.sessions) as session:
+        stmt = select(KliRefresh).order_by(KliRefresh.started_at)
+        return list(session.execute(stmt).scalars())
+
+
+def test_full_then_incremental_refresh(
+    settings: Settings, context: AppContext, acme: PartnerKey
+) -> None:
+    lake = settings.lake_dir
+    smallfi.build(lake)
+    assert default_as_of(lake, "acme") == smallfi.AS_OF
+
+    first = run_refresh(settings, context.sessions, "acme", enrich=None)
+    assert first.mode == "full"  # the first refresh is always full
+    assert first.customers == 4
+    assert first.assignments > 30
+    assert first.gained == first.assignments and first.lost == 0
+    c1 = served(context, "c1")
+    assert {"merchant:starbucks", "competitive_product:mortgage:wells-fargo",
+            "competitive_bank:wells-fargo", "fi_product:mortgage"} <= c1  # fmt: skip
+    assert "competitive_bank:chase" not in c1
+
+    # nothing new: an incremental refresh recomputes nobody
+    idle = run_refresh(settings, context.sessions, "acme", enrich=None)
+    assert (idle.mode, idle.customers, idle.assignments) == ("incremental", 0, 0)
+
+    # a new day's file for c2: a first Starbucks visit; only c2 is recomputed
+    later = datetime.now(UTC) + timedelta(seconds=5)
+    row = txn("T-new-1", "c2", smallfi.AS_OF, 4.5, merchant_id="starbucks",
+              category="Coffee Shops", category_group="Food & Dining")  # fmt: skip
+    write_feed(lake, "transactions", "acme", [row], ingested_at=later)
+    write_feed(lake, "enriched_transactions", "acme", [row], ingested_at=later)
+    before_c1 = served(context, "c1")
+    inc = run_refresh(settings, context.sessions, "acme", enrich=None)
+    assert inc.mode == "incremental"
+    assert inc.customers == 1
+    assert inc.gained >= 1 and inc.lost == 0
+    assert "merchant:starbucks" in served(context, "c2")
+    assert served(context, "c1") == before_c1
+
+    rows = log_rows(context)
+    assert [r.mode for r in rows] == ["full", "incremental", "incremental"]
+    assert all(r.status == "succeeded" and r.duration_seconds is not None for r in rows)
+    assert rows[-1].watermark is not None and rows[-1].watermark > rows[0].watermark
+    assert rows[0].detail and "compute" in rows[0].detail["timings"]
+
+    full = run_refresh(settings, context.sessions, "acme", full=True, enrich=None)
+    assert full.mode == "full" and full.customers == 4 and full.gained == 0 and full.lost == 0
+
+
+def test_customer_losing_every_kli_is_cleared(
+    settings: Settings, context: AppContext, acme: PartnerKey
+) -> None:
+    lake = settings.lake_dir
+    old = datetime.now(UTC) - timedelta(days=1)
+    row = txn("T1", "solo", smallfi.d(3), 9.0, merchant_id="target",
+              category="Superstores", category_group="Shopping")  # fmt: skip
+    write_feed(lake, "enriched_transactions", "acme", [row], ingested_at=old)
+    write_feed(lake, "transactions", "acme", [row], ingested_at=old)
+    run_refresh(settings, context.sessions, "acme", enrich=None, as_of=smallfi.AS_OF)
+    assert "merchant:target" in served(context, "solo")
+    # a refund-only event for "solo" in the future of the windows: data moves on a year
+    event = {"event_id": "x1", "ucic": "solo", "type": "offer_clicked",
+             "occurred_at": datetime.now(UTC)}  # fmt: skip
+    write_feed(lake, "events", "acme", [event], ingested_at=datetime.now(UTC))
+    later = smallfi.AS_OF + timedelta(days=400)
+    inc = run_refresh(settings, context.sessions, "acme", enrich=None, as_of=later)
+    assert inc.mode == "incremental" and inc.customers == 1
+    assert served(context, "solo") == set()
+    assert inc.lost >= 1
+
+
+def test_failures_are_recorded(settings: Settings, context: AppContext, acme: PartnerKey) -> None:
+    smallfi.build(settings.lake_dir)
+    write_feed(settings.lake_dir, "transactions", "acme", [txn("R1", "c1", smallfi.d(1), 1.0)])
+
+    def broken(_settings: Settings, _partner: str, dates: list) -> int:
+        raise RuntimeError(f"enricher down for {len(dates)} dates")
+
+    with pytest.raises(RuntimeError):
+        run_refresh(settings, context.sessions, "acme", enrich=broken)
+    (row,) = log_rows(context)
+    assert row.status == "failed"
+    assert row.error == "RuntimeError: enricher down for 1 dates"
+    with pytest.raises(Exception, match="Partner nobody not found"):
+        run_refresh(settings, context.sessions, "nobody", enrich=None)
+
+
+def test_change_detection(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    t1 = t0 + timedelta(hours=1)
+    acct = {"account_id": "a1", "ucic": "u1", "product": "checking", "balance": 5,
+            "open_date": smallfi.d(900), "status": "open"}  # fmt: skip
+    other = {**acct, "account_id": "a2", "ucic": "u2"}
+    day2 = [{**acct, "as_of": smallfi.d(2)}, {**other, "as_of": smallfi.d(2)}]
+    write_feed(lake, "accounts", "acme", day2, ingested_at=t0)
+    write_feed(lake, "transactions", "acme", [txn("X", "u3", smallfi.d(2), 1.0)], ingested_at=t0)
+    assert lake_watermark(lake, "acme") == t0.replace(tzinfo=None)
+    # next day: same accounts (only balances move) + u2's account closes
+    write_feed(
+        lake,
+        "accounts",
+        "acme",
+        [{**acct, "balance": 99, "as_of": smallfi.d(1)},
+         {**other, "status": "closed", "as_of": smallfi.d(1)}],
+        ingested_at=t1,
+    )  # fmt: skip
+    write_feed(lake, "transactions", "acme", [txn("Y", "u4", smallfi.d(1), 1.0)], ingested_at=t1)
+    assert changed_customers(lake, "acme", t0.replace(tzinfo=None)) == {"u2", "u4"}
+    assert lake_watermark(lake, "acme") == t1.replace(tzinfo=None)
+    assert dates_to_enrich(lake, "acme", t0.replace(tzinfo=None)) == [smallfi.d(2), smallfi.d(1)]
+
+
+def test_cli_refresh_and_log(
+    settings: Settings, context: AppContext, acme: PartnerKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sightline.cli import app
+    from sightline.cli_support import settings as cached_settings
+
+    smallfi.build(settings.lake_dir)
+    monkeypatch.setenv("SIGHTLINE_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("SIGHTLINE_DATABASE_URL", settings.resolved_database_url)
+    monkeypatch.setenv("SIGHTLINE_ENV", "test")
+    cached_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        out = runner.invoke(app, ["refresh", "--partner", "acme", "--full", "--no-enrich",
+                                  "--json"])  # fmt: skip
+        assert out.exit_code == 0, out.output
+        result = json.loads(out.stdout)
+        assert result["mode"] == "full" and result["customers"] == 4
+        log = runner.invoke(app, ["refresh-log", "--partner", "acme", "--json"])
+        assert json.loads(log.stdout)[0]["refresh_id"] == result["refresh_id"]
+        bad = runner.invoke(app, ["refresh", "--partner", "acme", "--as-of", "yesterday"])
+        assert bad.exit_code == 2 and "--as-of" in bad.output
+        missing = runner.invoke(app, ["refresh", "--partner", "nobody"])
+        assert missing.exit_code == 1 and "nobody" in missing.output
+    finally:
+        cached_settings.cache_clear()
+    assert taxonomy_lookup()("merchant:starbucks") is not None
