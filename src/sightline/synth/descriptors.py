@@ -83,46 +83,6 @@ class Renderer:
         jitter = rng.random(len(cust)) < 0.15
         return np.where(jitter, rng.integers(0, 1 << 30, len(cust)) % n_var, v)
 
-    def _styled(
-        self,
-        rng: np.random.Generator,
-        styles: tuple[tuple[str, str, float], ...],
-        body: pa.Array,
-        auth_day: I64,
-        acct: I64,
-    ) -> pa.Array:
-        n = len(body)
-        style = weighted_index(rng.random(n), [s[2] for s in styles])
-        out: list[pa.Array] = []
-        order: list[I64] = []
-        for k, (prefix, suffix, _w) in enumerate(styles):
-            idx = np.flatnonzero(style == k)
-            if not len(idx):
-                continue
-            part = body.take(pa.array(idx))
-            pieces: list[pa.Array | str] = []
-            if "{md}" in prefix:
-                a, b = prefix.split("{md}")
-                pieces += [a, self._date(self.md, auth_day[idx]), b]
-            elif "{mmdd}" in prefix:
-                a, b = prefix.split("{mmdd}")
-                pieces += [a, self._date(self.mmdd, auth_day[idx]), b]
-            else:
-                pieces.append(prefix)
-            pieces.append(part)
-            if suffix == "wf":
-                pieces += [
-                    " S",
-                    random_digits(rng, len(idx), 15),
-                    " CARD ",
-                    take(self.card_last4, acct[idx]),
-                ]
-            elif suffix == "ref23":
-                pieces += [" ", random_digits(rng, len(idx), 23)]
-            out.append(cat(*pieces))
-            order.append(idx)
-        return _unscatter(out, order, n)
-
     # -- card ----------------------------------------------------------------------------------
     def card(
         self,
@@ -135,20 +95,27 @@ class Renderer:
         on_credit_card: B,
         *,
         recurring: bool = False,
-    ) -> pa.Array:
+    ) -> tuple[pa.Array, I64]:
+        """Card descriptors, returned in a new row order (``perm``) grouped by posting style:
+        the caller reorders its columns by ``perm`` instead of the strings being reordered."""
         n = len(cust)
         if n == 0:
-            return pa.array([], pa.string())
+            return pa.array([], pa.string()), np.zeros(0, dtype=np.int64)
+        styles = RECURRING_STYLES if recurring else CARD_STYLES
+        style = weighted_index(rng.random(n), [s[2] for s in styles])
+        # Credit-card statements carry the merchant field only (an extra, last group).
+        style[on_credit_card] = len(styles)
+        perm = np.argsort(style.astype(np.int8), kind="stable")
+        cust, acct, ent, day, city, style = (x[perm] for x in (cust, acct, ent, day, city, style))
         e = self.ent
         v = self._variant(rng, cust, ent)
         merchant = take(e.pool, e.pool_off[ent] + v)
-        physical = e.physical[ent]
         loc = take(self.cat.city_pool, city * 2 + (v % 2))
-        loc = pc.if_else(pa.array(physical), loc, pa.scalar("", pa.string()))
+        loc = pc.if_else(pa.array(e.physical[ent]), loc, pa.scalar("", pa.string()))
         # Online merchants print a reference number after "*" in one of their variants.
         with_ref = np.flatnonzero(e.pool_ref[e.pool_off[ent] + v])
         if len(with_ref):
-            refs = np.full(n, 0, dtype=np.int64)
+            refs = np.zeros(n, dtype=np.int64)
             refs[with_ref] = np.arange(1, len(with_ref) + 1)
             ref_pool = pa.concat_arrays(
                 [pa.array([""], pa.string()), random_alnum(rng, len(with_ref), 9)]
@@ -157,10 +124,38 @@ class Renderer:
         else:
             body = cat(merchant, loc)
         auth = day - rng.integers(0, 3, n)
-        styles = RECURRING_STYLES if recurring else CARD_STYLES
-        styled = self._styled(rng, styles, body, auth, acct)
-        # Credit-card statements carry the merchant field only.
-        return pc.if_else(pa.array(on_credit_card), body, styled)
+        bounds = np.searchsorted(style, np.arange(len(styles) + 2))
+        out: list[pa.Array] = []
+        for k in range(len(styles) + 1):
+            lo, hi = int(bounds[k]), int(bounds[k + 1])
+            if hi == lo:
+                continue
+            part = body.slice(lo, hi - lo)
+            if k == len(styles):
+                out.append(part)
+                continue
+            prefix, suffix, _w = styles[k]
+            pieces: list[pa.Array | str] = []
+            if "{md}" in prefix:
+                a, b = prefix.split("{md}")
+                pieces += [a, self._date(self.md, auth[lo:hi]), b]
+            elif "{mmdd}" in prefix:
+                a, b = prefix.split("{mmdd}")
+                pieces += [a, self._date(self.mmdd, auth[lo:hi]), b]
+            else:
+                pieces.append(prefix)
+            pieces.append(part)
+            if suffix == "wf":
+                pieces += [
+                    " S",
+                    random_digits(rng, hi - lo, 15),
+                    " CARD ",
+                    take(self.card_last4, acct[lo:hi]),
+                ]
+            elif suffix == "ref23":
+                pieces += [" ", random_digits(rng, hi - lo, 23)]
+            out.append(cat(*pieces))
+        return pa.concat_arrays(out), perm
 
     def refund(self, rng: np.random.Generator, original: pa.Array, day: I64) -> pa.Array:
         n = len(original)

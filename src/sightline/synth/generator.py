@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -119,8 +120,12 @@ def _conform(table: pa.Table, feed: str, fmt: Format) -> pa.Table:
         if fld.type == pa.timestamp("us", tz="UTC"):
             col = pc.strptime(col, format="%Y-%m-%dT%H:%M:%SZ", unit="us")
             col = pc.assume_timezone(col, "UTC")
+        if fmt == "csv" and pa.types.is_dictionary(col.type) and fld.type == pa.string():
+            # The CSV writer prints a dictionary column's values: no need to expand it.
+            cols.append(col)
+            continue
         cols.append(col.cast(fld.type))
-    return pa.Table.from_arrays(cols, schema=schema)
+    return pa.Table.from_arrays(cols, names=schema.names)
 
 
 class _Writer:
@@ -196,11 +201,23 @@ def generate(
     gen = MonthGenerator(pop, catalog, config.seed)
     n_txn = 0
     ind_txn = 0
-    for m, (y, mo, first, last) in enumerate(window.months()):
-        rows = gen.month(m, first, last)
-        n_txn += _write_transactions(pop, catalog, writer, rows, n_txn, f"{y:04d}-{mo:02d}", m)
-        ind_txn += int((~pop.is_business[rows.cust]).sum())
-        say(f"transactions {y:04d}-{mo:02d}: {len(rows.cust):,}")
+    # Files are encoded and written on a second thread while the next month is generated
+    # (Arrow's writers release the GIL); at most one month waits to be written.
+    with ThreadPoolExecutor(max_workers=1) as io_thread:
+        pending: Future[None] | None = None
+        for m, (y, mo, first, last) in enumerate(window.months()):
+            rows = gen.month(m, first, last)
+            month = f"{y:04d}-{mo:02d}"
+            feed, truth = _transaction_tables(pop, catalog, rows, n_txn, m)
+            n_txn += feed.num_rows
+            ind_txn += int((~pop.is_business[rows.cust]).sum())
+            del rows
+            if pending is not None:
+                pending.result()
+            pending = io_thread.submit(_write_month, writer, month, feed, truth)
+            say(f"transactions {month}: {feed.num_rows:,}")
+        if pending is not None:
+            pending.result()
     say("events")
     ev_day, ev_lines = activity.events(pop, rngs[2])
     for y, mo, first, last in window.months():
@@ -365,16 +382,17 @@ def _write_accounts(pop: Population, writer: _Writer) -> int:
     return total
 
 
-def _write_transactions(
-    pop: Population,
-    catalog: Catalog,
-    writer: _Writer,
-    rows: Rows,
-    offset: int,
-    month: str,
-    m: int,
-) -> int:
-    order = np.argsort(rows.day, kind="stable")
+def _write_month(writer: _Writer, month: str, feed: pa.Table, truth: pa.Table) -> None:
+    writer.feed("transactions", f"transactions-{month}", feed)
+    writer.truth(f"transactions_truth-{month}", truth)
+
+
+def _transaction_tables(
+    pop: Population, catalog: Catalog, rows: Rows, offset: int, m: int
+) -> tuple[pa.Table, pa.Table]:
+    """The month's transactions feed table and its truth table (sorted by posting date)."""
+    # Days fit in 16 bits, where numpy's stable sort is a radix sort.
+    order = np.argsort(rows.day.astype(np.int16), kind="stable")
     ix = pa.array(order)
     cust, day, acct = rows.cust[order], rows.day[order], rows.acct[order]
     ent, kind = rows.ent[order], rows.kind[order]
@@ -382,37 +400,44 @@ def _write_transactions(
     e = catalog.entities
     txn_id = cat("T", digits(offset + np.arange(1, n + 1, dtype=np.int64), 11))
     member_only = unit(mix(np.arange(n), m, 601)) < 0.02
-    channel = take(list(CHANNELS), rows.channel[order])
-    is_card_like = np.isin(rows.channel[order], (CHANNELS.index("card"), CHANNELS.index("atm")))
-    mcc = pc.if_else(pa.array(is_card_like), take(e.mcc, ent), pa.nulls(n, pa.string()))
-    card_no = pc.if_else(
-        pa.array(rows.card[order]), take(pop.accounts.card_number, acct), pa.nulls(n, pa.string())
-    )
-    desc = pc.utf8_slice_codeunits(rows.desc.take(ix), 0, 256)
+    chan = rows.channel[order]
+    is_card_like = (chan == CHANNELS.index("card")) | (chan == CHANNELS.index("atm"))
+    card = rows.card[order]
+
+    def coded(values: pa.Array, index: np.ndarray, null: np.ndarray | None = None) -> pa.Array:
+        """``values[index]`` as a dictionary column (no per-row string copies)."""
+        indices = pa.array(index.astype(np.int32), mask=null)
+        return pa.DictionaryArray.from_arrays(indices, values)
+
     table = pa.table(
         {
             "txn_id": txn_id,
-            "ucic": pc.if_else(
-                pa.array(member_only), pa.nulls(n, pa.string()), take(pop.ucic, cust)
-            ),
-            "member_id": pc.if_else(
-                pa.array(member_only), take(pop.member_id, cust), pa.nulls(n, pa.string())
-            ),
-            "account_id": take(pop.accounts.account_id, acct),
+            "ucic": coded(pop.ucic, cust, member_only),
+            "member_id": coded(pop.member_id, cust, ~member_only),
+            "account_id": coded(pop.accounts.account_id, acct),
             "posted_at": _dates(pop, day),
             "amount": money(rows.cents[order]),
-            "direction": pc.if_else(pa.array(rows.credit[order]), "credit", "debit"),
-            "channel": channel,
-            "mcc": mcc,
-            "description": desc,
-            "card_number": card_no,
+            "direction": coded(pa.array(["debit", "credit"]), rows.credit[order].astype(np.int32)),
+            "channel": coded(pa.array(list(CHANNELS)), chan),
+            "mcc": coded(
+                pc.fill_null(e.mcc, ""),
+                ent,
+                ~is_card_like | pc.is_null(e.mcc).to_numpy(zero_copy_only=False)[ent],
+            ),
+            "description": pc.utf8_slice_codeunits(rows.desc.take(ix), 0, 256),
+            "card_number": coded(
+                pc.fill_null(pop.accounts.card_number, ""),
+                acct,
+                ~card | pc.is_null(pop.accounts.card_number).to_numpy(zero_copy_only=False)[acct],
+            ),
         }
     )
-    writer.feed("transactions", f"transactions-{month}", table)
     merchant_kind = np.isin(kind, [KINDS.index(k) for k in MERCHANT_KINDS])
 
-    used, inverse = np.unique(ent, return_inverse=True)
-    inverse_arr = pa.array(inverse.astype(np.int32))
+    used = np.flatnonzero(np.bincount(ent, minlength=len(e)))
+    remap = np.zeros(len(e), dtype=np.int32)
+    remap[used] = np.arange(len(used), dtype=np.int32)
+    inverse_arr = pa.array(remap[ent])
 
     def by_entity(values: pa.Array, mask: np.ndarray | None = None) -> pa.Array:
         # Dictionary-encoded over the entities used this month: no per-row string copies.
@@ -438,8 +463,7 @@ def _write_transactions(
             "is_local": take(e.is_local, ent),
         }
     )
-    writer.truth(f"transactions_truth-{month}", truth)
-    return n
+    return table, truth
 
 
 def _write_truth(pop: Population, catalog: Catalog, writer: _Writer) -> None:

@@ -382,7 +382,8 @@ class MonthGenerator:
         city = np.where(
             travel, rng.integers(0, len(self.cat.cities), len(cust)), self._city(cust, day)
         )
-        desc = self.render.card(rng, cust, acct, ent, day, city, use_cc)
+        desc, perm = self.render.card(rng, cust, acct, ent, day, city, use_cc)
+        cust, acct, day, cents, ent = (x[perm] for x in (cust, acct, day, cents, ent))
         return _rows(
             cust,
             acct,
@@ -452,14 +453,16 @@ class MonthGenerator:
         ent = self.sub_ent[cust, j]
         dd = day[cust, j]
         acct, use_cc = self._card_account(rng, cust)
-        desc = self.render.card(
+        cents = self.sub_cents[cust, j]
+        desc, perm = self.render.card(
             rng, cust, acct, ent, dd, self.pop.city0[cust], use_cc, recurring=True
         )
+        cust, acct, ent, dd, cents = (x[perm] for x in (cust, acct, ent, dd, cents))
         return _rows(
             cust,
             acct,
             dd,
-            self.sub_cents[cust, j],
+            cents,
             credit=False,
             channel="card",
             kind="card_purchase",
