@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import io
 import json
 import re
@@ -867,9 +868,11 @@ def curated_merchants() -> Iterator[dict[str, Any]]:
             if taxonomy.find_category(group, category) is None:
                 raise SystemExit(f"{path.name}: unknown category {block['category']!r}")
             kind = block.get("kind", "online")
-            mccs = tuple(str(m).zfill(4) for m in block.get("mccs", ())) or mccs_for(
-                group, category
-            )
+            mccs = tuple(str(m) for m in block.get("mccs", ())) or mccs_for(group, category)
+            bad = [m for m in mccs if m not in known_mccs()]
+            if bad:
+                # YAML reads 0742 as an octal number: quote MCCs with a leading zero.
+                raise SystemExit(f"{path.name}: {block['category']}: unknown MCCs {bad}")
             for entry in block["merchants"]:
                 name, domain, extra = parse_merchant_line(entry)
                 yield {
@@ -1288,6 +1291,11 @@ def resolve_institution_aliases(institutions: dict[str, dict[str, Any]]) -> None
     for inst in institutions.values():
         kept = [a for a in inst["aliases"] if owners[a][1] == inst["institution_id"]]
         inst["aliases"] = kept or inst["aliases"][:1]
+
+
+@functools.cache
+def known_mccs() -> frozenset[str]:
+    return frozenset(code for code, _ in mcc_rows())
 
 
 def mcc_rows() -> list[tuple[str, str]]:
