@@ -113,7 +113,7 @@ def test_city_and_state() -> None:
 
 def test_card_words_and_processor_prefix() -> None:
     p = parse(descriptor_key(SAMPLES[1]))
-    assert (p.text, p.city, p.state) == ("STARBUCKS", "SEATTLE", "WA")
+    assert (p.text, p.city, p.state) == ("STARBUCKS STORE", "SEATTLE", "WA")
     assert p.lead_words == ("PURCHASE AUTHORIZED ON",)
     sq = parse(descriptor_key(SAMPLES[0]))
     assert (sq.head, sq.tail) == ("SQ", "PIRATES COVE MINI G")

@@ -1,7 +1,8 @@
 """Accuracy of the Enricher against labelled descriptors (the benchmark and its test share this).
 
 Merchant names compare case-, punctuation- and apostrophe-insensitively (``Joe's Diner`` ==
-``JOES DINER``; ``&`` == ``and``); a row whose truth has no merchant (fees, ATM, checks, own
+``JOES DINER``; ``&`` == ``and``) and without a trailing legal form (``Atlas Industries Inc`` ==
+``Atlas Industries``); a row whose truth has no merchant (fees, ATM, checks, own
 transfers) is right only when the Enricher gives none either. Competing-FI precision is over
 the rows where the Enricher names an institution, recall over the rows whose truth names one;
 both compare institution ids.
@@ -29,7 +30,11 @@ def _norm(name: str | None) -> str:
     if not name:
         return ""
     text = name.lower().replace("'", "").replace("’", "").replace("&", " and ")
-    return _WORD.sub(" ", text).strip()
+    text = _WORD.sub(" ", text).strip()
+    return _LEGAL_FORM.sub("", text).strip()
+
+
+_LEGAL_FORM = re.compile(r"\s+(?:inc|llc|corp|corporation|co|ltd|company)$")
 
 
 @dataclass

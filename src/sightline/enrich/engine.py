@@ -8,15 +8,17 @@ institution and the product. Everything is in memory; results are memoised per d
 
 from __future__ import annotations
 
+import bisect
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from functools import cache, lru_cache
 from typing import Any
 
 from sightline.enrich.directory import Directory, Institution, Merchant, load_directory
 from sightline.enrich.kinds import (
+    CASH_WITHDRAWAL,
     NO_MERCHANT_KINDS,
     PAYROLL_PROCESSORS,
     is_bank_fee,
@@ -27,6 +29,7 @@ from sightline.enrich.kinds import (
 from sightline.enrich.matcher import AliasIndex, Hit, match_form
 from sightline.enrich.normalise import (
     Parsed,
+    all_city_names,
     descriptor_key,
     parse,
     title_name,
@@ -185,7 +188,10 @@ _NOISE_TAIL = frozenset(
         "WEB",
     ]
 )
-_LEGAL = re.compile(r"\s+(?:LLC|L L C|INC|INCORPORATED|CORP|CORPORATION|LTD|PLLC|LLP|CO)$")
+_ACH_TAIL = re.compile(
+    r"(?:\s+(?:WEB|ONLINE|PMTS?|PAYMENTS?|PYMTS?|AUTOPAY|AUTO PAY|BILL ?PAY|EPAY|ACH|DEBIT))+$"
+)
+_LEGAL = re.compile(r"\s+(?:LLC|L L C|LL|INC|INCORPORATED|CORP|CORPORATION|LTD|PLLC|LLP|CO|PA|PC)$")
 
 # Product words in descriptors, most specific first.
 PRODUCT_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -250,7 +256,36 @@ TYPE_PRODUCT = {
 }
 # Card purchases at these institution types are product payments (insurance premium by card, a
 # BNPL instalment); at a bank they are not (a bank's cafe, stadium naming rights).
-CARD_PAYABLE_TYPES = frozenset({"insurer", "bnpl", "crypto", "brokerage", "p2p", "ewa", "payday"})
+CARD_PAYABLE_TYPES = frozenset({"insurer", "bnpl", "crypto", "brokerage", "ewa", "payday"})
+_PLATFORM_KINDS = frozenset({"marketplace", "delivery", "charity", "subscription", "online"})
+_NON_SPEND_GROUPS = frozenset({"Fees", "Cash", "Checks", "Income", "Transfers"})
+# Processors whose own name is the merchant when nothing follows the star (Ticketmaster).
+_NAMED_PROCESSORS = frozenset({"ticketmaster"})
+
+
+# Words that follow a brand on statements without changing who it is.
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_GENERIC = _words(
+    "STORE STORES STR SHOP OIL GAS FUEL WHSE WHOLESALE SUPERCENTER SUPERSTORE CENTER "
+    "PHARMACY RX DRUG DRUGS THEATRE THEATRES THEATER CINEMA CINEMAS DRIVE THE AND OF ONLINE "
+    "COM NET WWW INC LLC CORP LTD USA INTL FOOD MART MINI DOWNTOWN MALL PLAZA AIRPORT "
+    "STATION SERVICE TRAVEL OUTLET ORDER ORDERS PAYMENT PMT PAY AUTOPAY BILL BILLING "
+    "RECURRING SUBSCRIPTION SUBS MEMBERSHIP PREMIUM PLUS WRLS WIRELESS CABLE COMM MOBILE APP "
+    "PURCHASE RETAIL SALES SUPER EXPRESS MARKETPLACE MKTP DIGITAL STORE# LOCATION SVCS SVC "
+    "SERVICES"
+)
+_FI_GENERIC = _GENERIC | _words(
+    "PAYMENT PAYMT PAYMNT PYMT PYMTS PMT PMTS PAY AUTOPAY AUTO EPAY EPAYMENT ONLINE MOBILE WEB "
+    "ACH DEBIT CREDIT CARD CRD CC CRCARDPMT LOAN LN LNS MTG MTGE MORTGAGE HOME HELOC EQUITY "
+    "STUDENT STUDENTLN INS INSURANCE PREM POLICY TRANSFER XFER DEPOSIT FUNDS INVEST "
+    "INVESTMENT BROKERAGE BUY SAVINGS SAV BANK NA CU FCU FINANCIAL FINANCE FIN SERVICES SVCS "
+    "SVC SERV SERVICING COLLECTION COLL TO FROM ENDING BILL VISA MASTERCARD AMEX CARDMEMBER "
+    "ACCT ACCOUNT CHECKING ACCOUNTS CARPAY DEALER LEASE PREMIUMS NETWORK SECURITIES TRADE "
+    "MONEYLINK MONEYLINE DEBITS THANK YOU PAYMENTS INST SENT CASHOUT"
+)
 PRODUCT_CATEGORY = {
     "mortgage": ("Financial", "Mortgage Payment"),
     "heloc": ("Financial", "Home Equity Payment"),
@@ -303,30 +338,58 @@ class Enricher:
     ) -> None:
         self.directory = directory
         self.kli_codes: Mapping[str, int] = kli_codes or {}
-        self.merchants = AliasIndex(
-            (alias, m.merchant_id) for m in directory.merchants for alias in (m.name, *m.aliases)
-        )
-        inst_pairs: list[tuple[str, str]] = []
+        # display names first, so an alias shared by two merchants resolves to the one it names
+        merchant_pairs = [(m.name, m.merchant_id) for m in directory.merchants]
+        merchant_pairs += [(a, m.merchant_id) for m in directory.merchants for a in m.aliases]
+        self.merchants = AliasIndex(merchant_pairs)
+        inst_pairs = [(i.name, i.institution_id) for i in directory.institutions]
+        inst_pairs += [(a, i.institution_id) for i in directory.institutions for a in i.aliases]
         statement_pairs: list[tuple[str, str]] = []
         for inst in directory.institutions:
-            inst_pairs.extend((alias, inst.institution_id) for alias in (inst.name, *inst.aliases))
             for product, names in inst.statement_names.items():
                 statement_pairs.extend((n, f"{inst.institution_id}|{product}") for n in names)
-        self.institutions = AliasIndex(inst_pairs, min_inner_length=5)
+        self.institutions = AliasIndex(inst_pairs, min_inner_length=5, inner_single_tokens=True)
         self.statement_names = AliasIndex(statement_pairs, min_inner_length=6)
+        spend = [c for c in directory.categories if c.category_group not in _NON_SPEND_GROUPS]
         self.keywords = AliasIndex(
-            (kw, f"{c.category_group}|{c.category}")
-            for c in directory.categories
-            for kw in c.keywords
-            if c.category_group not in ("Fees", "Cash", "Checks", "Income", "Transfers")
+            ((kw, f"{c.category_group}|{c.category}") for c in spend for kw in c.keywords),
+            min_inner_length=3,
+            inner_single_tokens=True,
         )
         self.fee_keywords = AliasIndex(
-            (kw, f"{c.category_group}|{c.category}")
-            for c in directory.categories
-            for kw in c.keywords
-            if c.category_group == "Fees"
+            (
+                (kw, f"{c.category_group}|{c.category}")
+                for c in directory.categories
+                if c.category_group == "Fees"
+                for kw in c.keywords
+            ),
+            min_inner_length=3,
+            inner_single_tokens=True,
         )
+        self.income_keywords = AliasIndex(
+            (
+                (kw, f"{c.category_group}|{c.category}")
+                for c in directory.categories
+                if c.category_group == "Income" and c.category not in ("Refunds", "Interest")
+                for kw in c.keywords
+                if len(kw) >= 3
+            ),
+            min_inner_length=3,
+            inner_single_tokens=True,
+        )
+        self._keyword_category: dict[str, str] = {}
+        for c in spend:
+            for kw in c.keywords:
+                if " " not in kw and len(kw) >= 4:
+                    self._keyword_category.setdefault(kw, c.category)
         self._categories = {(c.category_group, c.category): c for c in directory.categories}
+        self._payouts: dict[str, Merchant] = {}
+        by_name = {m.name: m for m in directory.merchants if m.kind != "payroll"}
+        for m in directory.merchants:
+            if m.kind == "payroll" and " " in m.name:
+                brand = by_name.get(m.name.rsplit(" ", 2)[0]) or by_name.get(m.name.split(" ")[0])
+                if brand is not None:
+                    self._payouts[brand.merchant_id] = m
         self._cached = lru_cache(maxsize=cache_size)(self.enrich_key)
 
     # --- public API ---
@@ -362,6 +425,7 @@ class Enricher:
         credit = direction == "credit"
         match = _MerchantMatch(None, None, None, None)
         inst: Institution | None = None
+        inst_len = 0
         product: str | None = None
 
         if kind == "p2p":
@@ -370,16 +434,21 @@ class Enricher:
             match = self._payroll(p)
         elif kind == "refund":
             if not is_bank_fee(p.key):
-                match = self._merchant(without_refund_words(p))
+                match = self._merchant(without_refund_words(p), mcc)
         elif kind not in NO_MERCHANT_KINDS:
-            match = self._merchant(p)
+            match = self._merchant(p, mcc)
         if kind in _FI_KINDS and kind != "p2p":
-            inst, product = self._institution(p, kind, match.merchant)
-        if inst is not None and match.merchant is None:
+            inst, product, inst_len = self._institution(p, kind)
+        if inst is not None and self._institution_names_it(match, inst_len, kind):
             match = _MerchantMatch(None, inst.name, None, None)
-
-        category = self._category(p, kind, credit, match.merchant, product, mcc)
         merchant = match.merchant
+        payout = self._payouts.get(merchant.merchant_id) if merchant else None
+        if credit and payout is not None and kind == "ach_credit":
+            merchant = payout  # a gig platform paying its driver
+            match = _MerchantMatch(merchant, merchant.name, None, match.hit)
+            kind = "payroll"
+
+        category = self._category(p, kind, credit, merchant, match.name, product, mcc)
         mcc_code = mcc or (merchant.mccs[0] if merchant and merchant.mccs else None)
         mcc_info = self.directory.mcc.get(mcc_code) if mcc_code else None
         if match.hit is not None:
@@ -393,6 +462,7 @@ class Enricher:
         cleansed = name or self._describe(p, kind)
         if match.sub:
             cleansed = f"{name} - {match.sub}"
+        pfc = self._pfc(category)
         return Enrichment(
             cleansed=cleansed,
             merchant_id=merchant.merchant_id if merchant else None,
@@ -402,8 +472,8 @@ class Enricher:
             state=p.state,
             category=category[1] if category else None,
             category_group=category[0] if category else None,
-            pfc_primary=self._pfc(category)[0],
-            pfc_detailed=self._pfc(category)[1],
+            pfc_primary=pfc[0],
+            pfc_detailed=pfc[1],
             mcc=mcc_code,
             mcc_description=mcc_info.description if mcc_info else None,
             merchant_kli_code=self.kli_codes.get(merchant.merchant_id) if merchant else None,
@@ -418,56 +488,146 @@ class Enricher:
 
     # --- merchants ---
 
-    def _lookup(self, text: str, *, fuzzy: bool = True) -> Hit | None:
+    def _plausible(
+        self, hit: Hit, form: str, *, fi: bool = False, own: str = "", kind: str = ""
+    ) -> bool:
+        """Whether an alias hit really names the text: a one-word alias (``LUCKY``, ``KINGS``,
+        ``ACE``) must not be followed by words of another name (``LUCKY DRAGON CHINESE``,
+        ``KINGS PAWN SHOP``). Cities, numbers and descriptor boilerplate do not count."""
+        words = self._leftover(hit, form, fi=fi)
+        if fi:
+            return not words or (" " in hit.alias and len(hit.alias) >= 8)
+        other_keyword = any(
+            self._keyword_category.get(_complete_word(w) if i == len(words) - 1 else w)
+            not in (None, own)
+            for i, w in enumerate(words)
+        )
+        if " " in hit.alias and len(hit.alias) >= 8:
+            return not other_keyword  # PIRATES COVE GRILL is not Pirate's Cove Mini Golf
+        if hit.start == 0 and kind in _PLATFORM_KINDS and not other_keyword:
+            return True  # GOFUNDME JANE SMITH MEDI, ADOBE ACROPRO: the platform and what it sells
+        return len(words) < 2 and not other_keyword
+
+    @staticmethod
+    def _leftover(hit: Hit, form: str, *, fi: bool = False) -> list[str]:
+        """The words of ``form`` outside the hit that could belong to another name."""
+        rest = (form[: hit.start] + " " + form[hit.end :]).split()
+        cities = all_city_names()
+        generic = _FI_GENERIC if fi else _GENERIC
+        words = []
+        last = len(rest) - 1
+        for i, token in enumerate(rest):
+            if token in generic or token == hit.alias or len(token) <= 2:
+                continue
+            if i == last and len(token) >= 4 and _is_cut_generic(token, generic):
+                continue  # INS PAYMEN: a payment word cut by the field width
+            if any(c.isdigit() for c in token) or token in cities:
+                continue
+            if i + 1 < len(rest) and f"{token} {rest[i + 1]}" in cities:
+                continue
+            if i > 0 and f"{rest[i - 1]} {token}" in cities:
+                continue
+            words.append(token)
+        return words
+
+    def _lookup(
+        self, text: str, *, fuzzy: bool = True, prefix: bool = True, mcc: str | None = None
+    ) -> Hit | None:
         form = match_form(text)
         if not form:
             return None
-        hit = self.merchants.best_exact(form)
-        if hit is None:
-            hit = self.merchants.prefix(form)
-        if hit is None and fuzzy:
-            hit = self.merchants.fuzzy(form)
+        by_mcc = self.directory.category_for_mcc(mcc) if mcc else None
+        for hit in self.merchants.exact(form):
+            hit = self._prefer_mcc(hit, mcc)
+            m = self.directory.merchant(hit.target)
+            if not self._plausible(hit, form, own=m.category, kind=m.kind):
+                continue
+            last = form.rsplit(" ", 1)[-1]
+            if hit.start == 0 and hit.end < len(form) and prefix and last not in _GENERIC:
+                longer = self.merchants.prefix(form)  # AMAZON DIGITA: Amazon Digital, cut
+                if longer is not None and longer.target != hit.target:
+                    return longer
+            leftover = self._leftover(hit, form)
+            if leftover and by_mcc is not None and by_mcc.category_group != m.category_group:
+                continue  # ACE HDWE at a hardware MCC is not ACE Cash Express
+            if hit.score < 1.0 and hit.start == 0 and not self._leftover(hit, form):
+                hit = replace(hit, score=1.0)  # STARBUCKS STORE: nothing but boilerplate left
+            return hit
+        core = " ".join(t for t in form.split() if t not in _GENERIC) or form
+        found = None
+        for candidate in dict.fromkeys((form, core)):
+            found = self.merchants.prefix(candidate) if prefix else None
+            if found is None and fuzzy:
+                found = self.merchants.fuzzy(candidate)
+            if found is not None:
+                break
+        return found
+
+    def _prefer_mcc(self, hit: Hit, mcc: str | None) -> Hit:
+        """Among merchants sharing an alias (CASEYS), the one the MCC agrees with."""
+        targets = self.merchants.targets.get(hit.alias, ())
+        if mcc and len(targets) > 1:
+            for target in targets:
+                if mcc in self.directory.merchant(target).mccs:
+                    return replace(hit, target=target)
         return hit
 
-    def _merchant(self, p: Parsed) -> _MerchantMatch:
+    def _merchant(self, p: Parsed, mcc: str | None = None) -> _MerchantMatch:
         d = self.directory
-        if p.head:
-            head = match_form(p.head)
-            whole = self.merchants.best_exact(match_form(p.text))
-            if whole is not None and whole.start == 0 and whole.end > len(head) + 1:
-                return self._from_text(p.text)  # "UBER *EATS": the alias spans the star
-            platform = PLATFORMS.get(head)
-            if platform is None:
-                hit = self.merchants.best_exact(head)
-                if hit is not None and hit.start == 0 and hit.end == len(head):
-                    m = d.merchant(hit.target)
-                    if m.kind == "processor":
-                        head = "SQ"  # fall through to the processor branch
-                    elif m.kind in SUB_MERCHANT_KINDS:
-                        platform = head
-            if platform is not None:
-                hit = self.merchants.best_exact(platform) or self._lookup(p.text, fuzzy=False)
-                if hit is not None:
-                    m = d.merchant(hit.target)
-                    tail = _strip_platform(p.tail, platform)
-                    sub = _sub_name(tail, self._lookup(tail, fuzzy=False), hit.target)
-                    return _MerchantMatch(m, m.name, sub, hit)
-            if head in PROCESSORS or (len(head) <= 3 and p.tail):
-                if p.tail:
-                    return self._from_text(p.tail)
-            else:
-                hit = self._lookup(p.head)
-                if hit is not None:
-                    m = d.merchant(hit.target)
-                    sub = None
-                    if m.kind in SUB_MERCHANT_KINDS:
-                        sub = _sub_name(p.tail, self._lookup(p.tail, fuzzy=False), hit.target)
-                    return _MerchantMatch(m, m.name, sub, hit)
-        return self._from_text(p.text)
+        if not p.head:
+            return self._from_text(p.text, mcc, ach=p.ach is not None)
+        head = match_form(p.head)
+        tail = p.tail
+        whole = self._lookup(p.text, fuzzy=False)
+        if (
+            whole is not None
+            and whole.how == "exact"
+            and whole.start == 0 < whole.end - len(head) - 1
+        ):
+            return self._from_text(p.text, mcc)  # "UBER *EATS": the alias spans the star
+        platform = PLATFORMS.get(head)
+        head_hit = None
+        if platform is None:
+            head_hit = self.merchants.best_exact(head)
+            if head_hit is not None and (head_hit.start, head_hit.end) == (0, len(head)):
+                m = d.merchant(head_hit.target)
+                if m.kind == "processor" and m.merchant_id not in _NAMED_PROCESSORS:
+                    head = "SQ"  # a payment processor: the merchant is what follows
+                elif m.kind in SUB_MERCHANT_KINDS:
+                    platform = head
+        if platform is not None:
+            hit = self.merchants.best_exact(platform) or self._lookup(p.text, fuzzy=False)
+            if hit is not None:
+                m = d.merchant(hit.target)
+                rest = _strip_platform(tail, platform)
+                rest_hit = self._lookup(rest, fuzzy=False) if rest else None
+                if m.kind == "marketplace" and rest_hit is not None and rest_hit.start == 0:
+                    named = d.merchant(rest_hit.target)  # GOOGLE *YOUTUBE: the service paid
+                    if named.merchant_id != m.merchant_id:
+                        return _MerchantMatch(named, named.name, None, rest_hit)
+                sub = _sub_name(rest, rest_hit, hit.target)
+                return _MerchantMatch(m, m.name, sub, hit)
+        if head in PROCESSORS or (len(head) <= 3 and tail):
+            while tail:
+                first, _, after = match_form(tail).partition(" ")
+                if first in PROCESSORS and after and len(first) <= 4:
+                    tail = after  # SQU*SQ *MAPLE STREET YOGA
+                    continue
+                break
+            if tail:
+                return self._from_text(tail, mcc)
+        hit = self._lookup(p.head, mcc=mcc)
+        if hit is not None:
+            m = d.merchant(hit.target)
+            sub = None
+            if m.kind in SUB_MERCHANT_KINDS:
+                sub = _sub_name(tail, self._lookup(tail, fuzzy=False), hit.target)
+            return _MerchantMatch(m, m.name, sub, hit)
+        return self._from_text(p.text, mcc)
 
-    def _from_text(self, text: str) -> _MerchantMatch:
+    def _from_text(self, text: str, mcc: str | None = None, *, ach: bool = False) -> _MerchantMatch:
         form = match_form(text)
-        hit = self._lookup(text)
+        hit = self._lookup(text, mcc=mcc)
         if hit is not None:
             m = self.directory.merchant(hit.target)
             sub = None
@@ -475,11 +635,12 @@ class Enricher:
                 rest = form[hit.end :].strip()
                 sub = _sub_name(rest, self._lookup(rest, fuzzy=False), hit.target)
             return _MerchantMatch(m, m.name, sub, hit)
-        name = local_name(text)
-        return _MerchantMatch(None, name, None, None)
+        if ach:  # CITY OF SPRINGFIELD UTILITY WEB PMTS: the company, not the payment words
+            text = _ACH_TAIL.sub("", text)
+        return _MerchantMatch(None, local_name(text), None, None)
 
     def _p2p(self, p: Parsed) -> tuple[_MerchantMatch, Institution | None, str | None]:
-        alias = p2p_platform(p.key) or "P2P"
+        alias = p2p_platform(p.key, p) or "P2P"
         hit = self.merchants.best_exact(alias)
         merchant = self.directory.merchant(hit.target) if hit else None
         inst_hit = self.institutions.best_exact(alias)
@@ -500,7 +661,7 @@ class Enricher:
             employer = employer[processor.end() :].strip()
         if not employer:
             employer = company
-        hit = self._lookup(employer, fuzzy=False)
+        hit = self._lookup(employer, fuzzy=False, prefix=False)
         if hit is not None:
             m = self.directory.merchant(hit.target)
             return _MerchantMatch(m, m.name, None, hit)
@@ -508,24 +669,41 @@ class Enricher:
 
     # --- institutions ---
 
-    def _institution(
-        self, p: Parsed, kind: str, merchant: Merchant | None
-    ) -> tuple[Institution | None, str | None]:
-        text = match_form(f"{p.ach.company} {p.ach.entry}" if p.ach else p.key)
+    def _institution(self, p: Parsed, kind: str) -> tuple[Institution | None, str | None, int]:
+        """The competing institution paid (or paying), its product, and the alias length."""
         d = self.directory
-        st = self.statement_names.best_exact(text)
-        if st is not None:
+        if p.ach is not None:
+            name_text = match_form(p.ach.company)
+            words_text = match_form(f"{p.ach.company} {p.ach.entry}")
+        else:
+            source = p.tail if p.head and match_form(p.head) in PROCESSORS else p.text
+            name_text = match_form(source if kind == "card_purchase" else p.key)
+            words_text = match_form(p.key)
+        st = self.statement_names.best_exact(words_text)
+        if st is not None and self._plausible(st, words_text, fi=True):
             inst_id, _, product = st.target.partition("|")
             inst = d.institution(inst_id)
             if kind != "card_purchase" or inst.type in CARD_PAYABLE_TYPES:
-                return inst, product
-        hit = self.institutions.best_exact(text)
-        if hit is None:
-            return None, None
-        inst = d.institution(hit.target)
-        if kind == "card_purchase" and inst.type not in CARD_PAYABLE_TYPES:
-            return None, None
-        return inst, _product(inst, text, kind)
+                return inst, product, len(st.alias)
+        for hit in self.institutions.exact(name_text):
+            if not self._plausible(hit, name_text, fi=True):
+                continue
+            inst = d.institution(hit.target)
+            if kind == "card_purchase" and inst.type not in CARD_PAYABLE_TYPES:
+                return None, None, 0
+            return inst, _product(inst, words_text, kind), len(hit.alias)
+        return None, None, 0
+
+    @staticmethod
+    def _institution_names_it(match: _MerchantMatch, inst_len: int, kind: str) -> bool:
+        """Whether the institution, not the merchant found, names the counterparty:
+        ``ROCKET MORTGAGE`` is the lender, not the ``Rocket`` convenience store."""
+        if match.merchant is None or match.hit is None or match.hit.how != "exact":
+            return True
+        merchant_len = match.hit.end - match.hit.start
+        if kind == "card_purchase":
+            return inst_len > merchant_len
+        return inst_len >= merchant_len
 
     # --- categories ---
 
@@ -535,6 +713,7 @@ class Enricher:
         kind: str,
         credit: bool,
         merchant: Merchant | None,
+        name: str | None,
         product: str | None,
         mcc: str | None,
     ) -> tuple[str, str] | None:
@@ -547,11 +726,9 @@ class Enricher:
                 return ("Fees", "ATM Fees")
             return ("Fees", "Bank Fees")
         if kind == "atm":
-            return (
-                ("Cash", "Cash Deposit")
-                if credit or "DEPOSIT" in key
-                else ("Cash", "ATM Withdrawal")
-            )
+            if credit or "DEPOSIT" in key:
+                return ("Cash", "Cash Deposit")
+            return ("Cash", "ATM Withdrawal")
         if kind == "check":
             return ("Checks", "Check Deposit") if credit else ("Checks", "Check Payment")
         if kind == "interest":
@@ -563,30 +740,50 @@ class Enricher:
         if kind == "transfer":
             if product and product != "deposit" and product in PRODUCT_CATEGORY:
                 return PRODUCT_CATEGORY[product]
+            if CASH_WITHDRAWAL.search(key):
+                return ("Cash", "Cash Withdrawal")
             if "WIRE" in key:
-                return (
-                    ("Transfers", "Incoming Transfer") if credit else ("Transfers", "Wire Transfer")
-                )
+                if credit:
+                    return ("Transfers", "Incoming Transfer")
+                return ("Transfers", "Wire Transfer")
             if credit:
                 return ("Transfers", "Incoming Transfer")
             if re.search(r"\bSAV(?:INGS)?\b", key):
                 return ("Transfers", "Savings Transfer")
             return ("Transfers", "Own-Account Transfer")
+        if kind == "ach_credit":
+            hit = self.income_keywords.best_exact(match_form(key))
+            if hit is not None:  # IRS TREAS 310 TAX REF is a refund, not a tax payment
+                return _pair(hit.target)
         if merchant is not None:
+            if merchant.kind == "processor" and mcc:
+                cat = self.directory.category_for_mcc(mcc)
+                if cat is not None:
+                    return (cat.category_group, cat.category)
             return (merchant.category_group, merchant.category)
         if product is not None and product in PRODUCT_CATEGORY:
             return PRODUCT_CATEGORY[product]
-        if kind == "refund":
+        if kind == "refund" and not name:
             return ("Income", "Refunds")
-        if mcc:
-            cat = self.directory.category_for_mcc(mcc)
-            if cat is not None:
-                return (cat.category_group, cat.category)
-        hit = self.keywords.best_exact(match_form(p.text)) or self.keywords.best_exact(
-            match_form(key)
-        )
+        text_form = match_form(p.text)
+        hit = self.keywords.best_exact(text_form)
+        by_mcc = self.directory.category_for_mcc(mcc) if mcc else None
+        if hit is not None and by_mcc is not None:
+            group, category = _pair(hit.target)
+            keyword_cat = self._categories.get((group, category))
+            if keyword_cat is not None and (
+                mcc in keyword_cat.mccs
+                or (group == by_mcc.category_group and not keyword_cat.owned_mccs)
+            ):
+                return group, category  # TAQUERIA + 5812: Mexican, more specific than the MCC
+        if by_mcc is not None:
+            return (by_mcc.category_group, by_mcc.category)
+        if hit is None and p.ach is None:
+            hit = self.keywords.best_exact(match_form(key))
         if hit is not None:
             return _pair(hit.target)
+        if kind == "refund":
+            return ("Income", "Refunds")
         return ("Uncategorized", "Uncategorized")
 
     def _pfc(self, category: tuple[str, str] | None) -> tuple[str | None, str | None]:
@@ -603,6 +800,17 @@ class Enricher:
         text = p.ach.company if p.ach else (p.text or p.key)
         text = re.sub(r"\b(?:REF|ID|CONF|TRACE|CONFIRMATION)\b.*$", "", text).strip(" #:-*")
         return title_name(text) if text else kind.replace("_", " ").title()
+
+
+@cache
+def _generic_sorted(generic: frozenset[str]) -> tuple[str, ...]:
+    return tuple(sorted(generic))
+
+
+def _is_cut_generic(token: str, generic: frozenset[str]) -> bool:
+    words = _generic_sorted(generic)
+    i = bisect.bisect_left(words, token)
+    return i < len(words) and words[i].startswith(token)
 
 
 def _mcc(mcc: str | None) -> str | None:
@@ -625,7 +833,7 @@ def _product(inst: Institution, text: str, kind: str) -> str | None:
         return products[0]
     for product, pattern in PRODUCT_WORDS:
         if pattern.search(text) and (not products or product in products):
-            if product == "deposit" and kind not in ("transfer", "ach_credit"):
+            if product == "deposit" and kind == "card_purchase":
                 continue
             return product
     typed = TYPE_PRODUCT.get(inst.type)
@@ -657,11 +865,79 @@ def _sub_name(tail: str, tail_hit: Hit | None, platform_id: str) -> str | None:
 
 
 def local_name(text: str) -> str | None:
-    """A readable name for a merchant in no directory: title case, no legal suffix."""
+    """A readable name for a merchant in no directory: title case, no legal suffix, common
+    abbreviations spelt out and a last word cut by the field width completed when only one
+    business word fits (``FAMILY RESTAURAN`` → ``Family Restaurant``)."""
     form = re.sub(r"[^A-Z0-9&'\-. ]+", " ", text.upper())
     form = re.sub(r"\s+", " ", form).strip(" -.")
     form = _LEGAL.sub("", form).strip(" -.")
-    return title_name(form) if form else None
+    if not form:
+        return None
+    words = [_ABBREVIATIONS.get(w, w) for w in form.split(" ")]
+    if len(words) > 1:
+        words[-1] = _complete_word(words[-1])
+    return title_name(" ".join(words))
+
+
+_ABBREVIATIONS = {
+    "APTS": "APARTMENTS",
+    "APT": "APARTMENTS",
+    "MGMT": "MANAGEMENT",
+    "MGT": "MANAGEMENT",
+    "PROP": "PROPERTY",
+    "RESTRNT": "RESTAURANT",
+    "RSTRNT": "RESTAURANT",
+    "SVCS": "SERVICES",
+    "SVC": "SERVICE",
+    "CTR": "CENTER",
+    "HOSP": "HOSPITAL",
+    "ASSOC": "ASSOCIATES",
+    "INTL": "INTERNATIONAL",
+}
+_BUSINESS_WORDS = _words(
+    "RESTAURANT RESTAURANTS KITCHEN GRILL GRILLE TAVERN CANTINA TAQUERIA PIZZERIA PIZZA BURRITO "
+    "BURGERS BURGER ESPRESSO COFFEE ROASTERS ROASTERY BAKERY BAKESHOP DONUTS BAGELS CREAMERY "
+    "GROCERY GROCERIES MARKET MARKETPLACE FOODS BREWING BREWERY BREWPUB TAPROOM SALOON LOUNGE "
+    "RAMEN NOODLE NOODLES SUSHI BISTRO DINER DELI DELICATESSEN CAFE CAFETERIA CATERING "
+    "APARTMENTS MANAGEMENT PROPERTIES PROPERTY REALTY CLEANERS LAUNDROMAT LAUNDRY BARBERSHOP "
+    "BARBER SALON BOUTIQUE OUTFITTERS HARDWARE PHARMACY CLINIC DENTAL DENTISTRY PEDIATRICS "
+    "VETERINARY HOSPITAL ANIMAL FITNESS STUDIO ACADEMY SCHOOL LEARNING CHILDCARE DAYCARE "
+    "MONTESSORI AUTOMOTIVE AUTOBODY COLLISION TIRE TIRES REPAIR TOWING PLUMBING ELECTRIC "
+    "HEATING ROOFING LANDSCAPING NURSERY FLORIST FLOWERS JEWELERS JEWELRY LIQUORS LIQUOR WINES "
+    "SPIRITS BOOKS BOOKSTORE GALLERY THEATER THEATRE CINEMA BOWLING ARCADE GOLF MARINA OUTLET "
+    "EMPORIUM SUPPLY SUPPLIES SERVICES SERVICE CENTER CHURCH MINISTRIES FOUNDATION INSURANCE "
+    "AGENCY ASSOCIATES CONSTRUCTION INDUSTRIES LOGISTICS ENGINEERING MANUFACTURING HOUSE "
+    "KITCHENETTE SPORTS GARDEN GARDENS TOBACCO VAPE SMOKE HOTEL MOTEL LODGE INN SUITES"
+)
+
+
+@cache
+def _vocabulary() -> tuple[str, ...]:
+    from sightline.enrich.categories import CATEGORIES
+
+    words = set(_BUSINESS_WORDS)
+    for category in CATEGORIES:
+        words.update(
+            k
+            for k in category.keywords
+            if " " not in k and k.isalpha() and len(k) >= 4 and any(c in "AEIOU" for c in k)
+        )
+    return tuple(sorted(words))
+
+
+def _complete_word(word: str) -> str:
+    """``RESTAURAN`` → ``RESTAURANT`` when exactly one business word starts with it."""
+    if len(word) < 3 or not word.isalpha():
+        return word
+    vocabulary = _vocabulary()
+    i = bisect.bisect_left(vocabulary, word)
+    if i < len(vocabulary) and vocabulary[i] == word:
+        return word
+    found: list[str] = []
+    while i < len(vocabulary) and vocabulary[i].startswith(word) and len(found) < 2:
+        found.append(vocabulary[i])
+        i += 1
+    return found[0] if len(found) == 1 else word
 
 
 @cache

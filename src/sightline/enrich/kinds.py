@@ -65,9 +65,9 @@ _FEE = re.compile(
     r"|\bRETURNED ITEM\b|^FEES?\b|\bFEES?$|\bFEE (?:FOR|-)\b|\bINTEREST CHARGE\b"
     r"|\bFINANCE CHARGE\b|\bPURCHASE INTEREST\b"
 )
-_ATM = re.compile(
-    r"\bATM\b|\bCASH WITHDRAWAL\b|\bNON-?BANK (?:W/?D|WITHDRAWAL)\b|\bCASH W/D\b"
-    r"|\bTELLER WITHDRAWAL\b|\bCOUNTER WITHDRAWAL\b|\bBRANCH WITHDRAWAL\b"
+_ATM = re.compile(r"\bATM\b|\bNON-?BANK (?:W/?D|WITHDRAWAL)\b|\bCASH W/D\b")
+CASH_WITHDRAWAL = re.compile(
+    r"\b(?:TELLER|COUNTER|BRANCH|CASH) WITHDRAWAL\b|^WITHDRAWAL MADE IN A BRANCH|^WITHDRAWAL$"
 )
 _CHECK = re.compile(
     r"^(?:CHECK|CHK|CHECK PAID|CHECK #|CHECK NO|SHARE DRAFT|DRAFT|CHECK NUMBER)\b(?! ?CARD)"
@@ -105,10 +105,16 @@ def is_bank_fee(key: str) -> bool:
     return _FEE.search(key) is not None
 
 
-def p2p_platform(key: str) -> str | None:
-    for pattern, alias in P2P_PLATFORMS:
-        if pattern.search(key):
-            return alias
+def p2p_platform(key: str, parsed: Parsed | None = None) -> str | None:
+    """The P2P platform a descriptor names (``ZELLE``, ``VENMO``...), from the text or, for an
+    ACH line, from its company and entry description (``PAYPAL DES:INST XFER``)."""
+    texts = [key]
+    if parsed is not None and parsed.ach is not None:
+        texts.append(f"{parsed.ach.company} {parsed.ach.entry}")
+    for text in texts:
+        for pattern, alias in P2P_PLATFORMS:
+            if pattern.search(text):
+                return alias
     return None
 
 
@@ -123,6 +129,8 @@ def recognise(
     ``trans_category`` the API's (pos, olb, other); both only sharpen what the words say."""
     key = parsed.key
     credit = direction == "credit"
+    if parsed.refund_words and credit and (channel == "fee" or _FEE.search(key)):
+        return "refund"  # a fee reversed
     if channel == "fee":
         return "fee"
     if channel == "interest":
@@ -131,7 +139,7 @@ def recognise(
         return "atm"
     if channel == "check":
         return "check"
-    if p2p_platform(key) is not None or channel == "p2p":
+    if p2p_platform(key, parsed) is not None or channel == "p2p":
         return "p2p"
     if parsed.refund_words and credit:
         return "refund"
@@ -139,6 +147,8 @@ def recognise(
         return "fee"
     if parsed.refund_words and _FEE.search(key):
         return "refund"
+    if CASH_WITHDRAWAL.search(key):
+        return "transfer"
     if _ATM.search(key):
         return "atm"
     if _CHECK.search(key):
@@ -147,7 +157,11 @@ def recognise(
         return "fee" if direction == "debit" and "CHARGE" in key else "interest"
     if credit and _is_payroll(parsed):
         return "payroll"
-    if channel in ("transfer", "wire") or (_OWN_TRANSFER.search(key) and not _BILL_PAY.search(key)):
+    if channel in ("transfer", "wire") or (
+        # an ACH line names a company: money to Acorns or Chime is an ACH debit, not a move
+        # between the customer's own accounts
+        parsed.ach is None and _OWN_TRANSFER.search(key) and not _BILL_PAY.search(key)
+    ):
         return "transfer"
     if parsed.refund_words and direction is None:
         return "refund"

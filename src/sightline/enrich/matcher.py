@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import ahocorasick
 from rapidfuzz import fuzz
 
+from sightline.enrich.normalise import descriptor_key
+
 _NON_WORD = re.compile(r"[^A-Z0-9&]+")
 
 
@@ -47,8 +49,18 @@ def _is_boundary(text: str, start: int, end: int) -> bool:
 class AliasIndex:
     """Aliases (already UPPERCASE) → target ids (merchant or institution ids)."""
 
-    def __init__(self, pairs: Iterable[tuple[str, str]], *, min_inner_length: int = 5) -> None:
+    def __init__(
+        self,
+        pairs: Iterable[tuple[str, str]],
+        *,
+        min_inner_length: int = 8,
+        inner_single_tokens: bool = False,
+    ) -> None:
+        """``min_inner_length``: an alias found after the start of a text must be at least this
+        long and, unless ``inner_single_tokens``, have two or more words (so ``EXPRESS`` inside
+        ``SPARKLE EXPRESS WASH`` is not a hit)."""
         self.min_inner_length = min_inner_length
+        self.inner_single_tokens = inner_single_tokens
         targets: dict[str, list[str]] = defaultdict(list)
         for alias, target in pairs:
             for form in _variants(alias):
@@ -69,7 +81,7 @@ class AliasIndex:
         return len(self.targets)
 
     def exact(self, text: str) -> list[Hit]:
-        """Every alias found on token boundaries, best first (whole text, longest, earliest)."""
+        """Every alias found on token boundaries, best first (at the start, longest, earliest)."""
         if not self.targets or not text:
             return []
         hits: list[Hit] = []
@@ -78,12 +90,15 @@ class AliasIndex:
             start = end - len(form)
             if not _is_boundary(text, start, end):
                 continue
-            if start > 0 and len(form) < self.min_inner_length:
+            if start > 0 and (
+                len(form) < self.min_inner_length
+                or (" " not in form and not self.inner_single_tokens)
+            ):
                 continue
             whole = start == 0 and end == len(text)
             score = 1.0 if whole else (0.97 if start == 0 else 0.92)
             hits.extend(Hit(t, form, start, end, score, "exact") for t in self.targets[form])
-        hits.sort(key=lambda h: (-(h.end - h.start), h.start))
+        hits.sort(key=lambda h: (h.start != 0, -(h.end - h.start), h.start))
         return hits
 
     def best_exact(self, text: str) -> Hit | None:
@@ -107,7 +122,7 @@ class AliasIndex:
         form = min(found, key=len)
         return Hit(next(iter(targets)), form, 0, len(text), 0.9, "prefix")
 
-    def fuzzy(self, text: str, *, cutoff: float = 88.0) -> Hit | None:
+    def fuzzy(self, text: str, *, cutoff: float = 90.0) -> Hit | None:
         """The closest alias by edit distance (or by its prefix when the text looks truncated)."""
         if len(text) < 5:
             return None
@@ -116,13 +131,19 @@ class AliasIndex:
             return None
         best: tuple[float, str] | None = None
         n = len(text)
+        first = text.split(" ", 1)[0]
         for form in block:
             if abs(len(form) - n) > max(4, n // 3) and len(form) < n:
                 continue
             score = fuzz.ratio(text, form, score_cutoff=cutoff)
-            if len(form) > n >= 10:
+            if len(form) > n >= 10 and form.startswith(text.rsplit(" ", 1)[0] + " "):
+                # truncated and misspelt in its last, cut word: all earlier words must agree
                 score = max(score, 0.98 * fuzz.ratio(text, form[:n], score_cutoff=cutoff))
             if score >= cutoff and (best is None or score > best[0]):
+                # the distinctive first word must agree too: MARIOS PIZZERIA is not MARKS PIZZERIA
+                head = form.split(" ", 1)[0]
+                if len(first) >= 4 and fuzz.ratio(first, head[: max(len(first), 4)]) < 85:
+                    continue
                 best = (score, form)
         if best is None:
             return None
@@ -131,7 +152,8 @@ class AliasIndex:
 
 
 def _variants(alias: str) -> set[str]:
-    form = match_form(alias)
+    # the same noise removal as descriptors: "SSA TREAS 310" is looked up as "SSA TREAS"
+    form = match_form(descriptor_key(alias)) or match_form(alias)
     out = {form} if form else set()
     if " " in form:
         joined = form.replace(" ", "")

@@ -14,6 +14,7 @@ Two stages:
 
 from __future__ import annotations
 
+import bisect
 import gzip
 import re
 from dataclasses import dataclass, replace
@@ -114,7 +115,6 @@ _LEAD_WORDS = (
     "PURCHASE",
     "PREAUTHORIZED DEBIT",
     "INTL",
-    "ON",
 )
 _LEAD_RE = re.compile(
     r"^(?:" + "|".join(re.escape(w) for w in sorted(_LEAD_WORDS, key=len, reverse=True)) + r")\b"
@@ -131,14 +131,9 @@ _TRAIL_WORDS = (
     "SAMSUNG PAY",
     "CONTACTLESS",
     "TAP",
-    "US",
     "USA",
     "PENDING",
-    "STORE",
-    "STR",
     "STORE NO",
-    "NO",
-    "ID",
     "REF",
     "X",
     "-",
@@ -150,7 +145,7 @@ _TRAIL_RE = re.compile(
     + r")$"
 )
 _REFUND_RE = re.compile(
-    r"\b(?:REFUND|RETURN|RETURNED|REVERSAL|REVERSED|REVERSE|CREDIT VOUCHER|CHARGEBACK"
+    r"\b(?:REFUND|RETURN|REVERSAL|REVERSED|REVERSE|CREDIT VOUCHER|CHARGEBACK"
     r"|MERCHANDISE CREDIT|MERCH CREDIT|PURCHASE RETURN|CREDIT ADJUSTMENT|RFND|CR ADJ)\b"
 )
 _ACH_MARKERS = re.compile(r"\b(?:ORIG CO NAME|CO ENTRY DESCR|DES|INDN|CO ID|PPD ID|WEB ID)\s?:")
@@ -159,7 +154,7 @@ _ACH_FIELD = re.compile(
     r"INDN|DES|CO ID|PPD ID|WEB ID|CCD ID|TEL ID|ID|SEC|TRACE|EED|TRN|CONF)\s?[:#]"
 )
 _SEC_CODES = re.compile(r"\b(?:PPD|WEB|CCD|TEL|CTX|ARC|BOC|POP|RCK|IAT)\b")
-_STORE_WORDS = re.compile(r"\b(?:STORE|STR|STORE NO|NO|UNIT|LOC|T-)\s*$")
+_STORE_WORDS = re.compile(r"\b(?:STORE NO|STORE #|UNIT|LOC|T-)\s*$")
 _PUNCT_EDGES = re.compile(r"^[\s*#\-.,:/]+|[\s*#\-.,:/]+$")
 _INNER_STAR = re.compile(r"\s*\*\s*")
 
@@ -249,6 +244,28 @@ US_STATES = frozenset(
 
 
 @cache
+def _sorted_cities(state: str) -> list[str]:
+    return sorted(us_places().get(state, ()))
+
+
+def _city_by_prefix(state: str, prefix: str) -> str | None:
+    """The one city of ``state`` whose name starts with ``prefix`` (a truncated city field)."""
+    cities = _sorted_cities(state)
+    i = bisect.bisect_left(cities, prefix)
+    found: list[str] = []
+    while i < len(cities) and cities[i].startswith(prefix) and len(found) < 2:
+        found.append(cities[i])
+        i += 1
+    return found[0] if len(found) == 1 else None
+
+
+@cache
+def all_city_names() -> frozenset[str]:
+    """Every city name of every state (to tell a city from a word of a merchant name)."""
+    return frozenset().union(*us_places().values())
+
+
+@cache
 def us_places() -> dict[str, frozenset[str]]:
     """State → UPPERCASE city names (from ``us_places.tsv.gz``; see tools/build_us_places.py)."""
     data = files("sightline.enrich").joinpath("us_places.tsv.gz").read_bytes()
@@ -290,7 +307,7 @@ def split_location(text: str) -> tuple[str, str | None, str | None]:
         return text, None, None
     last = tokens[-1]
     country_dropped = False
-    if last in ("US", "USA") and len(tokens) > 2:
+    if last in ("US", "USA") and len(tokens) > 2 and tokens[-2] in US_STATES:
         tokens = tokens[:-1]
         last = tokens[-1]
         country_dropped = True
@@ -303,7 +320,13 @@ def split_location(text: str) -> tuple[str, str | None, str | None]:
         candidate = " ".join(rest[-size:]).replace(".", "").replace("-", " ")
         if candidate in cities:
             return " ".join(rest[:-size]), candidate, state
-        # a city glued to a truncated merchant name: "MINI GMYRTLE BEACH"
+    for size in range(min(3, len(rest) - 1), 0, -1):
+        # the city field is 13 characters on card statements: COLORADO SPRI, SALT LAKE CIT
+        candidate = " ".join(rest[-size:])
+        if len(candidate) >= 9:
+            full = _city_by_prefix(state, candidate)
+            if full is not None:
+                return " ".join(rest[:-size]), full, state
     if len(rest) >= 1:
         return " ".join(rest), None, state
     return text, None, None
