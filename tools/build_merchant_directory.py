@@ -670,8 +670,8 @@ def nsi_category(path: str, tags: dict[str, str]) -> tuple[str, str] | None:
         for cuisine in tags.get("cuisine", "").split(";"):
             refined = CUISINE_CATEGORY.get(cuisine.strip())
             if refined is not None:
-                if osm == "amenity/fast_food" and refined[1] == "Sushi & Asian":
-                    return found
+                if osm == "amenity/fast_food" and refined[1] in {"Sushi & Asian", "Mexican"}:
+                    return found  # Taco Bell is fast food first, Mexican second
                 return refined
     return found
 
