@@ -1365,10 +1365,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--unmapped", action="store_true", help="list NSI paths with no category mapping"
     )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="rebuild into a temporary directory and fail if --out differs (stale data)",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="nsi-") as tmp:
-        source = args.nsi or fetch_nsi(Path(tmp))
-        nsi = read_nsi(source)
+        if args.nsi is not None and not args.nsi.exists():
+            raise SystemExit(f"--nsi {args.nsi}: no such file or directory")
+        try:
+            source = args.nsi or fetch_nsi(Path(tmp))
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise SystemExit(
+                f"cannot fetch {NSI_PACKAGE}@{NSI_VERSION} with npm ({exc}); "
+                "download the tarball elsewhere and pass --nsi"
+            ) from None
+        try:
+            nsi = read_nsi(source)
+        except (OSError, KeyError, ValueError, tarfile.TarError) as exc:
+            raise SystemExit(f"{source}: not a name-suggestion-index package ({exc})") from None
     if nsi.get("_meta", {}).get("version") != NSI_VERSION:
         print(
             f"warning: NSI version {nsi.get('_meta', {}).get('version')} != pinned {NSI_VERSION}",
@@ -1378,6 +1394,22 @@ def main(argv: list[str] | None = None) -> int:
         _, _, unmapped = collect_nsi(nsi)
         for path, name in unmapped:
             print(f"{path}\t{name}")
+        return 0
+    if args.check:
+        with tempfile.TemporaryDirectory(prefix="directory-") as tmp:
+            write_outputs(Path(tmp), nsi)
+            stale = [
+                name
+                for name in ("merchants.json", "institutions.json", "mcc.json")
+                if not (args.out / name).exists()
+                or (args.out / name).read_bytes() != (Path(tmp) / name).read_bytes()
+            ]
+        if stale:
+            print(
+                f"stale: {', '.join(stale)} in {args.out}; rerun without --check", file=sys.stderr
+            )
+            return 1
+        print(f"up to date: {args.out}")
         return 0
     counts = write_outputs(args.out, nsi)
     print(" ".join(f"{k}={v}" for k, v in counts.items()), f"→ {args.out}")

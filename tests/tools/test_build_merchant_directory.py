@@ -238,3 +238,12 @@ def test_rebuild_from_nsi_reproduces_committed_files(tmp_path: Path) -> None:
 def test_strict_build_rejects_an_override_for_a_missing_brand() -> None:
     with pytest.raises(SystemExit, match=r"overrides\.yaml: no merchant"):
         builder.build(fake_nsi())
+
+
+def test_cli_rejects_missing_or_invalid_nsi(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="no such file or directory"):
+        builder.main(["--nsi", str(tmp_path / "missing.tgz"), "--out", str(tmp_path)])
+    bogus = tmp_path / "bogus.tgz"
+    bogus.write_bytes(b"not a tarball")
+    with pytest.raises(SystemExit, match="not a name-suggestion-index package"):
+        builder.main(["--nsi", str(bogus), "--out", str(tmp_path)])
