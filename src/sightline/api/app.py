@@ -22,6 +22,7 @@ ROUTER_MODULES = [
     "sightline.ingest.endpoints",
     "sightline.enrich.endpoints",
     "sightline.insights.endpoints",
+    "sightline.insights.private_endpoints",
 ]
 
 DESCRIPTION = """Sightline's REST API. Every route needs `Authorization: Bearer <token or key>`
