@@ -65,7 +65,7 @@ def test_full_publish_counts_history_and_carry_over(context: AppContext, acme: P
     assert (summary.generation, summary.version, summary.full) == (1, 1, True)
     assert summary.total_customers == 10
     assert summary.total_assignments == summary.assignments == 18
-    assert summary.gained == 18 and summary.lost == 0
+    assert summary.gained == summary.lost == 0  # the first publication is the baseline
 
     counts = _counts(context, "acme")
     assert counts[CHECKING] == (10, 10)
@@ -99,16 +99,10 @@ def test_full_publish_counts_history_and_carry_over(context: AppContext, acme: P
     with db.transaction(context.sessions) as s:
         assert repo.gained_between(s, "acme", P2P, D1, D3) == [("u99", D2)]
         assert repo.gained_between(s, "acme", CHECKING, D2, D3) == []
-        assert len(repo.gained_between(s, "acme", CHECKING, D1, D1)) == 10
+        assert repo.gained_between(s, "acme", CHECKING, D1, D1) == []  # baseline, not gains
         history = repo.history_of(s, "acme", "u00")
         assert sorted(history, key=lambda h: (h[2], h[1], h[0])) == history
-        assert set(history) == {
-            (CHECKING, "gained", D1),
-            (CONSUMER_MORTGAGE_LOAN, "gained", D1),
-            (BILL_PAY, "gained", D1),
-            (CHECKING, "lost", D2),
-            (CONSUMER_MORTGAGE_LOAN, "lost", D2),
-        }
+        assert set(history) == {(CHECKING, "lost", D2), (CONSUMER_MORTGAGE_LOAN, "lost", D2)}
         # the previous generation is invisible garbage until purged
         assert purge_stale_generations(s, "acme") > 0
         assert purge_stale_generations(s, "acme") == 0
@@ -117,6 +111,9 @@ def test_full_publish_counts_history_and_carry_over(context: AppContext, acme: P
     third = Assignments().add("u00", CHECKING)
     _publish(context, "acme", third, D3, full=False)
     assert _current(context, "acme")["u00"][CHECKING] == ("2026-11-15", "2026-11-15", None)
+    with db.transaction(context.sessions) as s:
+        assert repo.gained_between(s, "acme", CHECKING, D3, D3) == [("u00", D3)]
+        assert (BILL_PAY, "lost", D3) in repo.history_of(s, "acme", "u00")
 
 
 def test_incremental_replaces_only_given_customers(context: AppContext, acme: PartnerKey) -> None:

@@ -3,9 +3,9 @@
 Assignments are stored per *generation*: a full refresh writes a new generation next to the
 current one and then moves the partner's pointer in ``kli_publications`` — readers always join
 through that pointer, so they see either the old set or the new one, never a mix. The large
-tables carry no foreign keys (bulk loads of tens of millions of rows) and, on SQLite, are
-``WITHOUT ROWID`` tables clustered on their primary key: the one-customer lookup reads a single
-contiguous key range.
+tables carry no foreign keys and no secondary index (bulk loads of tens of millions of rows; each
+index costs more than the load itself) and, on SQLite, are ``WITHOUT ROWID`` tables clustered on
+their primary key: the one-customer lookup reads a single contiguous key range.
 """
 
 from __future__ import annotations
@@ -46,23 +46,8 @@ class KliAssignment(Base):
     first_assigned: Mapped[date] = mapped_column(Date)
     last_assigned: Mapped[date] = mapped_column(Date)
     strength: Mapped[float | None] = mapped_column(Float, default=None)
-
-    __table_args__ = (
-        Index("ix_kli_assignments_code", "partner_id", "generation", "kli_code", "ucic"),
-        {"sqlite_with_rowid": False},
-    )
-
-
-class KliEvidence(Base):
-    """Why a customer holds a KLI: the rule's evidence as compact JSON text."""
-
-    __tablename__ = "kli_evidence"
-
-    partner_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    generation: Mapped[int] = mapped_column(Integer, primary_key=True)
-    ucic: Mapped[str] = mapped_column(String(64), primary_key=True)
-    kli_code: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    evidence: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[str | None] = mapped_column(Text, default=None)
+    """Why: the rule's evidence as compact JSON text (rule, window, counts, a few txn ids)."""
 
     __table_args__ = ({"sqlite_with_rowid": False},)
 

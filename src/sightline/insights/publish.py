@@ -3,13 +3,13 @@
 ``publish_assignments`` is the contract with the rules engine: it receives the assignments as an
 Arrow table and, inside the caller's transaction,
 
-1. stages them in a temporary table (``executemany`` on SQLite, ``COPY`` on PostgreSQL);
-2. records history — ``gained`` for pairs not held before, ``lost`` for pairs no longer held —
-   dated with ``as_of``;
-3. full: writes a new generation (``first_assigned`` carried over for pairs already held,
-   ``last_assigned`` = ``as_of``) and its per-KLI counts, then moves the partner's pointer in
-   ``kli_publications``; incremental: replaces only the staged customers' rows of the current
-   generation and adjusts the counts by the difference.
+1. reads the partner's current assignments (all of them for a full publish, those of the given
+   customers for an incremental one) and compares them with the new ones in DuckDB: a pair already
+   held keeps its ``first_assigned``; new pairs are ``gained``, vanished ones ``lost`` (history,
+   dated ``as_of``; the partner's first publication is the baseline and records no history);
+2. full: bulk-loads a new generation (``executemany`` on SQLite, ``COPY`` on PostgreSQL) and its
+   per-KLI counts, then moves the partner's pointer in ``kli_publications``; incremental: replaces
+   the given customers' rows in the current generation and adjusts the counts by the difference.
 
 Readers always go through the pointer, so until the caller commits they see the previous set,
 and after it the new one: never a mix. The previous generation stays as invisible garbage until
@@ -23,6 +23,7 @@ number holding exactly that KLI.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -35,10 +36,10 @@ import pyarrow.csv as pacsv
 from sqlalchemy.orm import Session
 
 from sightline.errors import BadRequest, NotFound
-from sightline.insights.repository import Db, partner_tree, publication
+from sightline.insights.repository import Db, Publication, partner_tree, publication
 from sightline.taxonomy.loader import Taxonomy
 
-BATCH_ROWS = 200_000
+BATCH_ROWS = 500_000
 SCHEMA = pa.schema(
     [
         pa.field("ucic", pa.string()),
@@ -47,6 +48,15 @@ SCHEMA = pa.schema(
         pa.field("evidence", pa.string()),
     ]
 )
+OLD_SCHEMA = pa.schema(
+    [
+        pa.field("ucic", pa.string()),
+        pa.field("kli_code", pa.int64()),
+        pa.field("first_assigned", pa.date32()),
+    ]
+)
+MAX_EVIDENCE = 4000
+"""Characters of evidence JSON kept per assignment (the rule's summary, not every txn)."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +79,9 @@ class PublishSummary:
     seconds: float
 
 
+# --- input ---------------------------------------------------------------------------------------
+
+
 def _prepare(assignments: pa.Table, *, full: bool) -> pa.Table:
     names = set(assignments.column_names)
     missing = [c for c in ("ucic", "kli_code") if c not in names]
@@ -88,9 +101,11 @@ def _prepare(assignments: pa.Table, *, full: bool) -> pa.Table:
         raise BadRequest("Field ucic must not be null.")
     if table.num_rows and pc.max(pc.utf8_length(table["ucic"])).as_py() > 64:
         raise BadRequest("Field ucic must be at most 64 characters.")
+    if table.num_rows and (pc.max(pc.utf8_length(table["evidence"])).as_py() or 0) > MAX_EVIDENCE:
+        raise BadRequest(f"Field evidence must be at most {MAX_EVIDENCE} characters per row.")
     if table["kli_code"].null_count and full:
         raise BadRequest("Field kli_code must not be null in a full publish.")
-    return table.sort_by([("ucic", "ascending"), ("kli_code", "ascending")])
+    return table
 
 
 def _check_codes(table: pa.Table, tree: Taxonomy) -> None:
@@ -99,64 +114,111 @@ def _check_codes(table: pa.Table, tree: Taxonomy) -> None:
     if unknown:
         shown = ", ".join(str(c) for c in unknown[:10])
         raise BadRequest(f"Field kli_code: unknown KLI codes for this partner: {shown}.")
-    pairs = table.filter(pc.is_valid(table["kli_code"])).select(["ucic", "kli_code"])
-    distinct = pairs.group_by(["ucic", "kli_code"]).aggregate([])
-    if distinct.num_rows != pairs.num_rows:
-        raise BadRequest("Field kli_code: the table repeats (ucic, kli_code) pairs.")
 
 
-# --- staging -------------------------------------------------------------------------------------
+# --- reading the current set ---------------------------------------------------------------------
 
 
-def _stage(db: Db, table: pa.Table) -> None:
-    db.execute("DROP TABLE IF EXISTS kli_stage")
-    db.execute("DROP TABLE IF EXISTS kli_stage_ucics")
-    rows = table.filter(pc.is_valid(table["kli_code"]))
-    if db.sqlite:
-        db.execute(
-            "CREATE TEMP TABLE kli_stage (ucic TEXT NOT NULL, kli_code INTEGER NOT NULL,"
-            " strength REAL, evidence TEXT, PRIMARY KEY (ucic, kli_code)) WITHOUT ROWID"
-        )
-        db.executemany("INSERT INTO kli_stage VALUES (?, ?, ?, ?)", _tuples(rows))
-        db.execute("CREATE TEMP TABLE kli_stage_ucics (ucic TEXT PRIMARY KEY) WITHOUT ROWID")
-        db.executemany(
-            "INSERT INTO kli_stage_ucics VALUES (?)",
-            ((u,) for u in pc.unique(table["ucic"]).to_pylist()),
-        )
-        return
-    db.execute(
-        "CREATE TEMP TABLE kli_stage (ucic text NOT NULL, kli_code bigint NOT NULL,"
-        " strength double precision, evidence text) ON COMMIT DROP"
+def _read_old(db: Db, partner_id: str, generation: int, *, only_staged: bool) -> pa.Table:
+    """(ucic, kli_code, first_assigned) of the generation; with ``only_staged``, only the
+    customers in the ``kli_stage_ucics`` temp table."""
+    scope = "JOIN kli_stage_ucics u ON u.ucic = o.ucic " if only_staged else ""
+    sql = (
+        f"SELECT o.ucic, o.kli_code, o.first_assigned FROM kli_assignments o {scope}"
+        "WHERE o.partner_id = ? AND o.generation = ?"
     )
-    _copy(db, "kli_stage (ucic, kli_code, strength, evidence)", rows)
+    if not db.sqlite:
+        literal = sql.replace("?", "%s")
+        buf = io.BytesIO()
+        with (
+            db.raw.cursor() as cur,
+            cur.copy(
+                f"COPY ({literal}) TO STDOUT WITH (FORMAT csv)", (partner_id, generation)
+            ) as cp,
+        ):
+            for chunk in cp:
+                buf.write(chunk)
+        if buf.tell() == 0:
+            return OLD_SCHEMA.empty_table()
+        buf.seek(0)
+        opts = pacsv.ConvertOptions(column_types=OLD_SCHEMA)
+        read = pacsv.ReadOptions(column_names=OLD_SCHEMA.names)
+        return pacsv.read_csv(buf, read_options=read, convert_options=opts)
+    cur = db.raw.cursor()
+    batches = []
+    try:
+        cur.execute(sql, (partner_id, generation))
+        while rows := cur.fetchmany(BATCH_ROWS):
+            ucic, code, first = zip(*rows, strict=True)
+            batches.append(
+                pa.record_batch(
+                    [
+                        pa.array(ucic, pa.string()),
+                        pa.array(code, pa.int64()),
+                        pa.array(first, pa.string()).cast(pa.date32()),
+                    ],
+                    schema=OLD_SCHEMA,
+                )
+            )
+    finally:
+        cur.close()
+    return pa.Table.from_batches(batches, schema=OLD_SCHEMA)
+
+
+def _stage_ucics(db: Db, ucics: pa.Array) -> None:
+    db.execute("DROP TABLE IF EXISTS kli_stage_ucics")
+    if db.sqlite:
+        db.execute("CREATE TEMP TABLE kli_stage_ucics (ucic TEXT PRIMARY KEY) WITHOUT ROWID")
+        db.executemany("INSERT INTO kli_stage_ucics VALUES (?)", ((u,) for u in ucics.to_pylist()))
+        return
     db.execute("CREATE TEMP TABLE kli_stage_ucics (ucic text PRIMARY KEY) ON COMMIT DROP")
-    _copy(db, "kli_stage_ucics (ucic)", pa.table({"ucic": pc.unique(table["ucic"])}))
-    db.execute("CREATE UNIQUE INDEX ON kli_stage (ucic, kli_code)")
-    db.execute("ANALYZE kli_stage")
+    _copy(db, "kli_stage_ucics (ucic)", pa.table({"ucic": ucics}))
     db.execute("ANALYZE kli_stage_ucics")
 
 
-def _tuples(table: pa.Table) -> Iterator[tuple[Any, ...]]:
-    for batch in table.to_batches(BATCH_ROWS):
-        yield from zip(*(col.to_pylist() for col in batch.columns), strict=True)
+# --- comparing old and new (DuckDB over Arrow) ---------------------------------------------------
 
 
-def _copy(db: Db, target: str, table: pa.Table) -> None:
-    options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
-    with db.raw.cursor() as cur, cur.copy(f"COPY {target} FROM STDIN WITH (FORMAT csv)") as cp:
-        for batch in table.to_batches(BATCH_ROWS):
-            sink = pa.BufferOutputStream()
-            pacsv.write_csv(pa.Table.from_batches([batch]), sink, options)
-            cp.write(sink.getvalue().to_pybytes())
+@dataclass
+class Diff:
+    rows: pa.Table
+    """ucic, kli_code, first_assigned, strength, evidence: the new rows, in key order."""
+    gained: pa.Table
+    lost: pa.Table
+    """ucic, kli_code pairs."""
 
 
-def _drop_stage(db: Db) -> None:
-    db.execute("DROP TABLE IF EXISTS kli_stage")
-    db.execute("DROP TABLE IF EXISTS kli_stage_ucics")
-    db.execute("DROP TABLE IF EXISTS kli_stage_new")
-
-
-# --- counts --------------------------------------------------------------------------------------
+def diff(new: pa.Table, old: pa.Table, as_of: dt.date, *, history: bool) -> Diff:
+    held = new.filter(pc.is_valid(new["kli_code"]))
+    con = duckdb.connect()
+    try:
+        con.register("new", held)
+        con.register("old", old)
+        rows = con.execute(
+            "SELECT n.ucic, n.kli_code, coalesce(o.first_assigned, ?::DATE) AS first_assigned,"
+            " n.strength, n.evidence FROM new n LEFT JOIN old o USING (ucic, kli_code)"
+            " ORDER BY n.ucic, n.kli_code",
+            [as_of],
+        ).to_arrow_table()
+        empty = pa.table({"ucic": pa.array([], pa.string()), "kli_code": pa.array([], pa.int64())})
+        gained = lost = empty
+        if history:
+            gained = con.execute(
+                "SELECT ucic, kli_code FROM new ANTI JOIN old USING (ucic, kli_code)"
+                " ORDER BY kli_code, ucic"
+            ).to_arrow_table()
+            lost = con.execute(
+                "SELECT ucic, kli_code FROM old ANTI JOIN new USING (ucic, kli_code)"
+                " ORDER BY kli_code, ucic"
+            ).to_arrow_table()
+        dupes = con.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM new GROUP BY ucic, kli_code HAVING count(*) > 1)"
+        ).fetchone()
+    finally:
+        con.close()
+    if dupes and dupes[0]:
+        raise BadRequest("Field kli_code: the table repeats (ucic, kli_code) pairs.")
+    return Diff(rows=rows, gained=gained, lost=lost)
 
 
 def _ancestry(tree: Taxonomy, codes: Sequence[int]) -> pa.Table:
@@ -173,66 +235,134 @@ def _ancestry(tree: Taxonomy, codes: Sequence[int]) -> pa.Table:
 
 def full_counts(table: pa.Table, tree: Taxonomy) -> list[tuple[int, int, int]]:
     """(kli_code, ucic_count, direct_count) for every KLI held directly or through a descendant."""
-    pairs = table.filter(pc.is_valid(table["kli_code"])).select(["ucic", "kli_code"])
-    if pairs.num_rows == 0:
+    return count_delta(table.select(["ucic", "kli_code"]), None, tree)
+
+
+def count_delta(new: pa.Table, old: pa.Table | None, tree: Taxonomy) -> list[tuple[int, int, int]]:
+    """Per KLI, how ``ucic_count`` and ``direct_count`` change from ``old`` pairs to ``new``
+    pairs of the same customers (``old=None``: from nothing)."""
+    new = new.select(["ucic", "kli_code"]).filter(pc.is_valid(new["kli_code"]))
+    old = old.select(["ucic", "kli_code"]) if old is not None else new.schema.empty_table()
+    codes = pc.unique(pa.concat_arrays([new["kli_code"].combine_chunks(),
+                                        old["kli_code"].combine_chunks()])).to_pylist()  # fmt: skip
+    if not codes:
         return []
-    anc = _ancestry(tree, pc.unique(pairs["kli_code"]).to_pylist())
     con = duckdb.connect()
     try:
-        con.register("pairs", pairs)
-        con.register("anc", anc)
+        con.register("new", new)
+        con.register("old", old)
+        con.register("anc", _ancestry(tree, codes))
         rows = con.execute(
-            "SELECT anc.ancestor, count(DISTINCT pairs.ucic),"
-            " count(*) FILTER (WHERE anc.ancestor = pairs.kli_code)"
-            " FROM pairs JOIN anc USING (kli_code) GROUP BY anc.ancestor"
+            "WITH n AS (SELECT DISTINCT new.ucic, anc.ancestor FROM new JOIN anc USING (kli_code)),"
+            " o AS (SELECT DISTINCT old.ucic, anc.ancestor FROM old JOIN anc USING (kli_code)),"
+            " subtree AS (SELECT coalesce(n.ancestor, o.ancestor) AS code,"
+            "   sum(CASE WHEN o.ucic IS NULL THEN 1 WHEN n.ucic IS NULL THEN -1 ELSE 0 END) AS d"
+            "   FROM n FULL JOIN o ON n.ucic = o.ucic AND n.ancestor = o.ancestor GROUP BY 1),"
+            " direct AS (SELECT coalesce(new.kli_code, old.kli_code) AS code,"
+            "   sum(CASE WHEN old.ucic IS NULL THEN 1"
+            "   WHEN new.ucic IS NULL THEN -1 ELSE 0 END) AS d"
+            "   FROM new FULL JOIN old ON new.ucic = old.ucic AND new.kli_code = old.kli_code"
+            "   GROUP BY 1)"
+            " SELECT s.code, s.d, coalesce(direct.d, 0) FROM subtree s"
+            " LEFT JOIN direct USING (code) WHERE s.d <> 0 OR coalesce(direct.d, 0) <> 0"
+            " ORDER BY s.code"
         ).fetchall()
     finally:
         con.close()
-    return [(int(a), int(u), int(d)) for a, u, d in rows]
+    return [(int(c), int(u), int(d)) for c, u, d in rows]
 
 
-def _delta_counts(
-    old: dict[str, set[int]], new: dict[str, set[int]], tree: Taxonomy
-) -> dict[int, list[int]]:
-    delta: dict[int, list[int]] = {}
-    for ucic in old.keys() | new.keys():
-        before, after = old.get(ucic, set()), new.get(ucic, set())
-        if before == after:
+# --- bulk writes ---------------------------------------------------------------------------------
+
+_INSERT = (
+    "INSERT INTO kli_assignments (partner_id, generation, ucic, kli_code, first_assigned,"
+    " last_assigned, strength, evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_COLUMNS = (
+    "partner_id, generation, ucic, kli_code, first_assigned, last_assigned, strength, evidence"
+)
+
+
+def _load_rows(db: Db, partner_id: str, generation: int, rows: pa.Table, as_of: dt.date) -> None:
+    if not db.sqlite:
+        n = rows.num_rows
+        full = pa.table(
+            {
+                "partner_id": pa.array([partner_id] * n, pa.string())
+                if n
+                else pa.array([], pa.string()),
+                "generation": pa.array([generation] * n, pa.int32()),
+                "ucic": rows["ucic"],
+                "kli_code": rows["kli_code"],
+                "first_assigned": rows["first_assigned"],
+                "last_assigned": pa.array([as_of] * n, pa.date32()),
+                "strength": rows["strength"],
+                "evidence": rows["evidence"],
+            }
+        )
+        _copy(db, f"kli_assignments ({_COLUMNS})", full)
+        return
+    day = as_of.isoformat()
+    db.executemany(_INSERT, _sqlite_rows(rows, partner_id, generation, day))
+
+
+def _sqlite_rows(
+    rows: pa.Table, partner_id: str, generation: int, day: str
+) -> Iterator[tuple[Any, ...]]:
+    for batch in rows.to_batches(BATCH_ROWS):
+        ucic = batch.column("ucic").to_pylist()
+        code = batch.column("kli_code").to_pylist()
+        first = batch.column("first_assigned").cast(pa.string()).to_pylist()
+        strength = batch.column("strength").to_pylist()
+        evidence = batch.column("evidence").to_pylist()
+        for u, c, f, s, e in zip(ucic, code, first, strength, evidence, strict=True):
+            yield partner_id, generation, u, c, f, day, s, e
+
+
+def _copy(db: Db, target: str, table: pa.Table) -> None:
+    options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+    with db.raw.cursor() as cur, cur.copy(f"COPY {target} FROM STDIN WITH (FORMAT csv)") as cp:
+        for batch in table.to_batches(BATCH_ROWS):
+            sink = pa.BufferOutputStream()
+            pacsv.write_csv(pa.Table.from_batches([batch]), sink, options)
+            cp.write(sink.getvalue().to_pybytes())
+
+
+def _history(db: Db, partner_id: str, d: Diff, day: dt.date, refresh_id: str) -> tuple[int, int]:
+    for change, pairs in (("gained", d.gained), ("lost", d.lost)):
+        if pairs.num_rows == 0:
             continue
-        cb, ca = tree.closure(before), tree.closure(after)
-        for code in ca - cb:
-            delta.setdefault(code, [0, 0])[0] += 1
-        for code in cb - ca:
-            delta.setdefault(code, [0, 0])[0] -= 1
-        for code in after - before:
-            delta.setdefault(code, [0, 0])[1] += 1
-        for code in before - after:
-            delta.setdefault(code, [0, 0])[1] -= 1
-    return delta
+        value = db.date(day)
+        db.executemany(
+            "INSERT INTO kli_history (partner_id, kli_code, date, ucic, refresh_id, change)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (
+                (partner_id, c, value, u, refresh_id, change)
+                for u, c in zip(
+                    pairs["ucic"].to_pylist(), pairs["kli_code"].to_pylist(), strict=True
+                )
+            ),
+        )
+    return d.gained.num_rows, d.lost.num_rows
+
+
+def _add_counts(
+    db: Db, partner_id: str, generation: int, delta: list[tuple[int, int, int]]
+) -> None:
+    db.executemany(
+        "INSERT INTO kli_counts (partner_id, generation, kli_code, ucic_count, direct_count)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (partner_id, generation, kli_code) DO UPDATE SET"
+        " ucic_count = kli_counts.ucic_count + excluded.ucic_count,"
+        " direct_count = kli_counts.direct_count + excluded.direct_count",
+        [(partner_id, generation, c, u, d) for c, u, d in delta],
+    )
+    db.execute(
+        "DELETE FROM kli_counts WHERE partner_id = ? AND generation = ? AND ucic_count <= 0",
+        (partner_id, generation),
+    )
 
 
 # --- publish -------------------------------------------------------------------------------------
-
-_GAINED = (
-    "INSERT INTO kli_history (partner_id, kli_code, date, ucic, refresh_id, change)"
-    " SELECT ?, s.kli_code, ?, s.ucic, ?, 'gained' FROM kli_stage s WHERE NOT EXISTS"
-    " (SELECT 1 FROM kli_assignments o WHERE o.partner_id = ? AND o.generation = ?"
-    " AND o.ucic = s.ucic AND o.kli_code = s.kli_code)"
-    " ON CONFLICT DO NOTHING"
-)
-_LOST = (
-    "INSERT INTO kli_history (partner_id, kli_code, date, ucic, refresh_id, change)"
-    " SELECT ?, o.kli_code, ?, o.ucic, ?, 'lost' FROM kli_assignments o {scope}"
-    " WHERE o.partner_id = ? AND o.generation = ? AND NOT EXISTS"
-    " (SELECT 1 FROM kli_stage s WHERE s.ucic = o.ucic AND s.kli_code = o.kli_code)"
-    " ON CONFLICT DO NOTHING"
-)
-_NEW_ROWS = (
-    "SELECT s.ucic, s.kli_code, COALESCE(o.first_assigned, ?) AS first_assigned, s.strength"
-    " FROM kli_stage s"
-    " LEFT JOIN kli_assignments o ON o.partner_id = ? AND o.generation = ?"
-    " AND o.ucic = s.ucic AND o.kli_code = s.kli_code"
-)
 
 
 def publish_assignments(
@@ -247,9 +377,9 @@ def publish_assignments(
     """Swap a refresh's assignments into the serving DB (see the module docstring).
 
     ``assignments`` columns: ``ucic`` string, ``kli_code`` int64, ``strength`` float64 (nullable),
-    ``evidence`` string (JSON, nullable). ``full=True``: the complete current set of the partner.
-    ``full=False``: only the customers in the table are replaced; a row with a null
-    ``kli_code`` marks a customer who now holds no KLI.
+    ``evidence`` string (JSON, nullable, at most 4000 characters). ``full=True``: the complete
+    current set of the partner. ``full=False``: only the customers in the table are replaced; a
+    row with a null ``kli_code`` marks a customer who now holds no KLI.
     """
     started = time.perf_counter()
     if not refresh_id or len(refresh_id) > 64:
@@ -267,11 +397,14 @@ def publish_assignments(
         summary = _publish_full(db, partner_id, table, tree, current, as_of, refresh_id)
     else:
         summary = _publish_incremental(db, partner_id, table, tree, current, as_of, refresh_id)
-    _drop_stage(db)
+    db.execute("DROP TABLE IF EXISTS kli_stage_ucics")
     return PublishSummary(
-        **{**summary, "partner_id": partner_id, "refresh_id": refresh_id, "as_of": as_of},
+        partner_id=partner_id,
+        refresh_id=refresh_id,
+        as_of=as_of,
         full=full or current is None,
         seconds=round(time.perf_counter() - started, 3),
+        **summary,
     )
 
 
@@ -280,37 +413,24 @@ def _publish_full(
     partner_id: str,
     table: pa.Table,
     tree: Taxonomy,
-    current: Any,
+    current: Publication | None,
     as_of: dt.date,
     refresh_id: str,
 ) -> dict[str, Any]:
-    old_gen = current.generation if current is not None else -1
-    gen = old_gen + 1 if current is not None else 1
-    day = db.date(as_of)
-    _stage(db, table)
-    gained = db.execute(_GAINED, (partner_id, day, refresh_id, partner_id, old_gen))
-    lost = db.execute(_LOST.format(scope=""), (partner_id, day, refresh_id, partner_id, old_gen))
-    db.execute(
-        "INSERT INTO kli_assignments (partner_id, generation, ucic, kli_code, first_assigned,"
-        " last_assigned, strength) SELECT ?, ?, n.ucic, n.kli_code, n.first_assigned, ?,"
-        f" n.strength FROM ({_NEW_ROWS}) n ORDER BY n.ucic, n.kli_code",
-        (partner_id, gen, day, day, partner_id, old_gen),
+    old = (
+        _read_old(db, partner_id, current.generation, only_staged=False)
+        if current is not None
+        else OLD_SCHEMA.empty_table()
     )
-    db.execute(
-        "INSERT INTO kli_evidence (partner_id, generation, ucic, kli_code, evidence)"
-        " SELECT ?, ?, ucic, kli_code, evidence FROM kli_stage WHERE evidence IS NOT NULL",
-        (partner_id, gen),
-    )
-    db.executemany(
-        "INSERT INTO kli_counts (partner_id, generation, kli_code, ucic_count, direct_count)"
-        " VALUES (?, ?, ?, ?, ?)",
-        [(partner_id, gen, c, u, d) for c, u, d in full_counts(table, tree)],
-    )
-    rows = table.filter(pc.is_valid(table["kli_code"]))
-    total_customers = pc.count_distinct(rows["ucic"]).as_py() if rows.num_rows else 0
-    total = rows.num_rows
-    version = (current.version + 1) if current is not None else 1
-    _set_pointer(db, partner_id, gen, version, day, refresh_id, total_customers, total, current)
+    d = diff(table, old, as_of, history=current is not None)
+    gen = current.generation + 1 if current is not None else 1
+    _load_rows(db, partner_id, gen, d.rows, as_of)
+    gained, lost = _history(db, partner_id, d, as_of, refresh_id)
+    _add_counts(db, partner_id, gen, full_counts(d.rows, tree))
+    total = d.rows.num_rows
+    total_customers = pc.count_distinct(d.rows["ucic"]).as_py() if total else 0
+    version = current.version + 1 if current is not None else 1
+    _set_pointer(db, partner_id, gen, version, as_of, refresh_id, total_customers, total, current)
     return {
         "generation": gen,
         "version": version,
@@ -328,81 +448,34 @@ def _publish_incremental(
     partner_id: str,
     table: pa.Table,
     tree: Taxonomy,
-    current: Any,
+    current: Publication,
     as_of: dt.date,
     refresh_id: str,
 ) -> dict[str, Any]:
     gen = current.generation
-    day = db.date(as_of)
-    _stage(db, table)
-    old: dict[str, set[int]] = {}
-    for ucic, code in db.fetch(
-        "SELECT o.ucic, o.kli_code FROM kli_assignments o"
-        " JOIN kli_stage_ucics u ON u.ucic = o.ucic WHERE o.partner_id = ? AND o.generation = ?",
-        (partner_id, gen),
-    ):
-        old.setdefault(ucic, set()).add(int(code))
-    new: dict[str, set[int]] = {}
-    for ucic, code in zip(table["ucic"].to_pylist(), table["kli_code"].to_pylist(), strict=True):
-        bucket = new.setdefault(ucic, set())
-        if code is not None:
-            bucket.add(code)
-    gained = db.execute(_GAINED, (partner_id, day, refresh_id, partner_id, gen))
-    lost = db.execute(
-        _LOST.format(scope="JOIN kli_stage_ucics u ON u.ucic = o.ucic"),
-        (partner_id, day, refresh_id, partner_id, gen),
-    )
-    first_type = "TEXT" if db.sqlite else "date"
+    ucics = pc.unique(table["ucic"])
+    _stage_ucics(db, ucics)
+    old = _read_old(db, partner_id, gen, only_staged=True)
+    d = diff(table, old, as_of, history=True)
     db.execute(
-        "CREATE TEMP TABLE kli_stage_new (ucic TEXT NOT NULL, kli_code BIGINT NOT NULL,"
-        f" first_assigned {first_type} NOT NULL, strength DOUBLE PRECISION)"
-    )
-    db.execute(
-        f"INSERT INTO kli_stage_new (ucic, kli_code, first_assigned, strength) {_NEW_ROWS}",
-        (day, partner_id, gen),
-    )
-    for target in ("kli_assignments", "kli_evidence"):
-        db.execute(
-            f"DELETE FROM {target} WHERE partner_id = ? AND generation = ?"
-            " AND ucic IN (SELECT ucic FROM kli_stage_ucics)",
-            (partner_id, gen),
-        )
-    db.execute(
-        "INSERT INTO kli_assignments (partner_id, generation, ucic, kli_code, first_assigned,"
-        " last_assigned, strength) SELECT ?, ?, ucic, kli_code, first_assigned, ?, strength"
-        " FROM kli_stage_new",
-        (partner_id, gen, day),
-    )
-    db.execute(
-        "INSERT INTO kli_evidence (partner_id, generation, ucic, kli_code, evidence)"
-        " SELECT ?, ?, ucic, kli_code, evidence FROM kli_stage WHERE evidence IS NOT NULL",
+        "DELETE FROM kli_assignments WHERE partner_id = ? AND generation = ?"
+        " AND ucic IN (SELECT ucic FROM kli_stage_ucics)",
         (partner_id, gen),
     )
-    delta = _delta_counts(old, new, tree)
-    db.executemany(
-        "INSERT INTO kli_counts (partner_id, generation, kli_code, ucic_count, direct_count)"
-        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (partner_id, generation, kli_code) DO UPDATE SET"
-        " ucic_count = kli_counts.ucic_count + excluded.ucic_count,"
-        " direct_count = kli_counts.direct_count + excluded.direct_count",
-        [(partner_id, gen, c, u, d) for c, (u, d) in sorted(delta.items())],
-    )
-    db.execute(
-        "DELETE FROM kli_counts WHERE partner_id = ? AND generation = ? AND ucic_count <= 0",
-        (partner_id, gen),
-    )
-    had = sum(1 for codes in old.values() if codes)
-    has = sum(1 for codes in new.values() if codes)
+    _load_rows(db, partner_id, gen, d.rows, as_of)
+    gained, lost = _history(db, partner_id, d, as_of, refresh_id)
+    _add_counts(db, partner_id, gen, count_delta(d.rows, old, tree))
+    had = pc.count_distinct(old["ucic"]).as_py() if old.num_rows else 0
+    has = pc.count_distinct(d.rows["ucic"]).as_py() if d.rows.num_rows else 0
     total_customers = current.customers - had + has
-    n_old = sum(len(codes) for codes in old.values())
-    n_new = sum(len(codes) for codes in new.values())
-    total = current.assignments - n_old + n_new
+    total = current.assignments - old.num_rows + d.rows.num_rows
     version = current.version + 1
-    _set_pointer(db, partner_id, gen, version, day, refresh_id, total_customers, total, current)
+    _set_pointer(db, partner_id, gen, version, as_of, refresh_id, total_customers, total, current)
     return {
         "generation": gen,
         "version": version,
-        "customers": len(new),
-        "assignments": n_new,
+        "customers": len(ucics),
+        "assignments": d.rows.num_rows,
         "gained": gained,
         "lost": lost,
         "total_customers": total_customers,
@@ -415,14 +488,15 @@ def _set_pointer(
     partner_id: str,
     generation: int,
     version: int,
-    day: Any,
+    as_of: dt.date,
     refresh_id: str,
     customers: int,
     assignments: int,
-    current: Any,
+    current: Publication | None,
 ) -> None:
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     stamp = now.isoformat(sep=" ") if db.sqlite else now
+    day = db.date(as_of)
     if current is None:
         db.execute(
             "INSERT INTO kli_publications (partner_id, generation, version, as_of, refresh_id,"
@@ -443,7 +517,7 @@ def purge_stale_generations(session: Session, partner_id: str) -> int:
     current = publication(db, partner_id)
     keep = current.generation if current is not None else -1
     deleted = 0
-    for target in ("kli_assignments", "kli_evidence", "kli_counts"):
+    for target in ("kli_assignments", "kli_counts"):
         deleted += db.execute(
             f"DELETE FROM {target} WHERE partner_id = ? AND generation <> ?", (partner_id, keep)
         )

@@ -181,14 +181,11 @@ def counts(db: Db, partner_id: str) -> dict[int, tuple[int, int]]:
 
 def holders(db: Db, partner_id: str, codes: Sequence[int], *, after: str, limit: int) -> list[Row]:
     """(ucic, first_assigned, last_assigned, strength) of customers holding any of ``codes``,
-    in ucic order (dates are the earliest/latest, strength the highest over those codes)."""
-    if len(codes) == 1:
-        return db.fetch(
-            "SELECT ucic, first_assigned, last_assigned, strength FROM kli_assignments"
-            f" WHERE partner_id = ? AND generation = {CURRENT} AND kli_code = ? AND ucic > ?"
-            " ORDER BY ucic LIMIT ?",
-            (partner_id, partner_id, codes[0], after, limit),
-        )
+    in ucic order (dates are the earliest/latest, strength the highest over those codes).
+
+    It walks the primary key in ucic order (there is deliberately no index by code: it would
+    cost more than the whole bulk load), so a page of a common KLI is quick and a rare one
+    reads further."""
     marks = ",".join("?" * len(codes))
     return db.fetch(
         "SELECT ucic, min(first_assigned), max(last_assigned), max(strength) FROM kli_assignments"
@@ -200,7 +197,7 @@ def holders(db: Db, partner_id: str, codes: Sequence[int], *, after: str, limit:
 
 def evidence(db: Db, partner_id: str, ucic: str, code: int) -> str | None:
     rows = db.fetch(
-        "SELECT evidence FROM kli_evidence"
+        "SELECT evidence FROM kli_assignments"
         f" WHERE partner_id = ? AND generation = {CURRENT} AND ucic = ? AND kli_code = ?",
         (partner_id, partner_id, ucic, code),
     )

@@ -1,4 +1,4 @@
-"""kli: publications, assignments, evidence, counts, history, private KLIs
+"""kli: publications, assignments with evidence, counts, history, private KLIs
 
 Revision ID: kli_0001
 Revises:
@@ -41,25 +41,9 @@ def upgrade() -> None:
         sa.Column("first_assigned", sa.Date(), nullable=False),
         sa.Column("last_assigned", sa.Date(), nullable=False),
         sa.Column("strength", sa.Float(), nullable=True),
+        sa.Column("evidence", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint(
             "partner_id", "generation", "ucic", "kli_code", name="pk_kli_assignments"
-        ),
-        sqlite_with_rowid=False,
-    )
-    op.create_index(
-        "ix_kli_assignments_code",
-        "kli_assignments",
-        ["partner_id", "generation", "kli_code", "ucic"],
-    )
-    op.create_table(
-        "kli_evidence",
-        sa.Column("partner_id", sa.String(64), nullable=False),
-        sa.Column("generation", sa.Integer(), nullable=False),
-        sa.Column("ucic", sa.String(64), nullable=False),
-        sa.Column("kli_code", sa.BigInteger(), nullable=False),
-        sa.Column("evidence", sa.Text(), nullable=False),
-        sa.PrimaryKeyConstraint(
-            "partner_id", "generation", "ucic", "kli_code", name="pk_kli_evidence"
         ),
         sqlite_with_rowid=False,
     )
@@ -122,7 +106,5 @@ def downgrade() -> None:
     op.drop_index("ix_kli_history_ucic", table_name="kli_history")
     op.drop_table("kli_history")
     op.drop_table("kli_counts")
-    op.drop_table("kli_evidence")
-    op.drop_index("ix_kli_assignments_code", table_name="kli_assignments")
     op.drop_table("kli_assignments")
     op.drop_table("kli_publications")
