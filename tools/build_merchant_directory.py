@@ -893,7 +893,8 @@ def curated_merchants() -> Iterator[dict[str, Any]]:
 PRODUCT_STEMS: dict[str, tuple[str, ...]] = {
     "mortgage": ("MORTGAGE", "MTG", "HOME LOAN", "MTG PYMT"),
     "heloc": ("HELOC", "HOME EQUITY", "EQUITY LINE"),
-    "auto_loan": ("AUTO LOAN", "AUTO PAY", "AUTO", "VEHICLE LOAN"),
+    # Not "AUTO PAY": that is how any biller words an automatic payment.
+    "auto_loan": ("AUTO LOAN", "AUTO FINANCE", "AUTO", "VEHICLE LOAN"),
     "credit_card": ("CARD", "CRD PMT", "CREDIT CARD", "CARD PYMT", "EPAY"),
     "student_loan": ("STUDENT LOAN", "STUDENT LN", "EDU LOAN"),
     "personal_loan": ("LOAN", "LOAN PYMT", "LN PMT", "PERSONAL LOAN"),

@@ -321,7 +321,7 @@ _SPECS: tuple[tuple[str, str, str, str, str, str], ...] = (
         "Gift Shops",
         "GENERAL_MERCHANDISE_GIFTS_AND_NOVELTIES",
         "5947 5309",
-        "GIFTS GIFT_SHOP SOUVENIRS NOVELTY PARTY_SUPPLY CARDS",
+        "GIFTS GIFT_SHOP SOUVENIRS NOVELTY PARTY_SUPPLY",
         "",
     ),
     (
@@ -479,7 +479,7 @@ _SPECS: tuple[tuple[str, str, str, str, str, str], ...] = (
         "Clubs & Memberships",
         "PERSONAL_CARE_GYMS_AND_FITNESS_CENTERS",
         "7997",
-        "CLUB ATHLETIC_CLUB TENNIS SWIM_CLUB",
+        "ATHLETIC_CLUB TENNIS SWIM_CLUB HEALTH_CLUB",
         "",
     ),
     (
@@ -491,7 +491,7 @@ _SPECS: tuple[tuple[str, str, str, str, str, str], ...] = (
         "",
     ),
     # Travel
-    (TRAVEL, "Airlines", "TRAVEL_FLIGHTS", "4511 4582", "AIRLINES AIRLINE AIRWAYS AIR AIRPORT", ""),
+    (TRAVEL, "Airlines", "TRAVEL_FLIGHTS", "4511 4582", "AIRLINES AIRLINE AIRWAYS AIRPORT", ""),
     (
         TRAVEL,
         "Hotels",
@@ -960,7 +960,7 @@ _SPECS: tuple[tuple[str, str, str, str, str, str], ...] = (
         "Business Services",
         "GENERAL_SERVICES_OTHER_GENERAL_SERVICES",
         "7399 7278 9950 9700 9701 9702 9405",
-        "BUSINESS SERVICE SVC SVCS",
+        "BUSINESS_SERVICES",
         "",
     ),
     # Gifts & Donations
@@ -1051,7 +1051,7 @@ _SPECS: tuple[tuple[str, str, str, str, str, str], ...] = (
         "Credit Card Payment",
         "LOAN_PAYMENTS_CREDIT_CARD_PAYMENT",
         "",
-        "CREDIT_CARD CRD_PMT CARD_PYMT CARDMEMBER EPAY PAYMENT_THANK_YOU AUTOPAY",
+        "CREDIT_CARD CRD_PMT CARD_PYMT CARDMEMBER EPAY PAYMENT_THANK_YOU",
         "6012",
     ),
     (
@@ -1059,7 +1059,7 @@ _SPECS: tuple[tuple[str, str, str, str, str, str], ...] = (
         "Auto Loan Payment",
         "LOAN_PAYMENTS_CAR_PAYMENT",
         "",
-        "AUTO_LOAN AUTO_PAY CAR_LOAN AUTO_FINANCE FINANCIAL_SERVICES MOTOR_CREDIT DEALER_SVCS",
+        "AUTO_LOAN CAR_LOAN AUTO_FINANCE MOTOR_CREDIT DEALER_SVCS CARPAY",
         "6012",
     ),
     (
