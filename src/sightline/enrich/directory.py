@@ -108,13 +108,14 @@ class Merchant:
     mccs: tuple[str, ...]
     """Typical 4-digit MCCs, most typical first."""
     aliases: tuple[str, ...]
-    """UPPERCASE match names and descriptor variants, display name first."""
+    """UPPERCASE match names and descriptor variants; each alias belongs to one merchant only.
+    Processors keep their descriptor prefix form (``SQ *``, ``TST*``)."""
     kind: str
     domain: str | None
     wikidata: str | None
     logo_url: str | None
     source: str = "nsi"
-    """``nsi`` (name-suggestion-index) or ``curated`` (our lists)."""
+    """``nsi`` (name-suggestion-index), ``curated`` (our lists) or ``curated+nsi`` (both)."""
 
 
 @dataclass(frozen=True, slots=True)
