@@ -33,6 +33,7 @@ from sightline.enrich.normalise import (
     descriptor_key,
     parse,
     title_name,
+    warm_up,
     without_refund_words,
 )
 
@@ -391,6 +392,10 @@ class Enricher:
                 if brand is not None:
                     self._payouts[brand.merchant_id] = m
         self._cached = lru_cache(maxsize=cache_size)(self.enrich_key)
+        warm_up()
+        _vocabulary()
+        for generic in (_GENERIC, _FI_GENERIC):
+            _generic_sorted(generic)
 
     # --- public API ---
 

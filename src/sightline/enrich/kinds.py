@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from sightline.enrich.normalise import Parsed
+from sightline.enrich.normalise import Guarded, Parsed
 
 TransactionKind = Literal[
     "card_purchase",
@@ -54,7 +54,7 @@ P2P_PLATFORMS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (re.compile(r"\bGOOGLE PAY (?:SEND|TRANSFER)\b"), "GOOGLE PAY"),
 )
-_FEE = re.compile(
+_FEE = Guarded(
     r"\b(?:FOREIGN (?:TRANSACTION|TRANS|TXN|EXCHANGE|CURRENCY)|INTL (?:TRANSACTION|TRANS|TXN)|"
     r"INTERNATIONAL (?:TRANSACTION|TRANS|PURCHASE)|CROSS BORDER|NON-?NETWORK ATM|ATM|"
     r"MONTHLY (?:SERVICE|MAINTENANCE)|MAINTENANCE|SERVICE|OVERDRAFT|NSF|OD|WIRE|LATE|ANNUAL|"
@@ -63,42 +63,55 @@ _FEE = re.compile(
     r"TRANSFER|EXPEDITED|COUNTER CHECK|CASHIERS CHECK|OFFICIAL CHECK)\s?(?:\w+\s)?FEES?\b"
     r"|\bSERVICE CHARGE\b|\bOVERDRAFT (?:ITEM|CHARGE|PAID)\b|\bNSF\b|\bINSUFFICIENT FUNDS\b"
     r"|\bRETURNED ITEM\b|^FEES?\b|\bFEES?$|\bFEE (?:FOR|-)\b|\bINTEREST CHARGE\b"
-    r"|\bFINANCE CHARGE\b|\bPURCHASE INTEREST\b"
+    r"|\bFINANCE CHARGE\b|\bPURCHASE INTEREST\b",
+    ("FEE", "CHARGE", "OVERDRAFT", "NSF", "INSUFFICIENT", "RETURNED ITEM", "INTEREST"),
 )
-_ATM = re.compile(r"\bATM\b|\bNON-?BANK (?:W/?D|WITHDRAWAL)\b|\bCASH W/D\b")
-CASH_WITHDRAWAL = re.compile(
-    r"\b(?:TELLER|COUNTER|BRANCH|CASH) WITHDRAWAL\b|^WITHDRAWAL MADE IN A BRANCH|^WITHDRAWAL$"
+_ATM = Guarded(
+    r"\bATM\b|\bNON-?BANK (?:W/?D|WITHDRAWAL)\b|\bCASH W/D\b",
+    ("ATM", "BANK", "W/D"),
 )
-_CHECK = re.compile(
+CASH_WITHDRAWAL = Guarded(
+    r"\b(?:TELLER|COUNTER|BRANCH|CASH) WITHDRAWAL\b|^WITHDRAWAL MADE IN A BRANCH|^WITHDRAWAL$",
+    ("WITHDRAWAL",),
+)
+_CHECK = Guarded(
     r"^(?:CHECK|CHK|CHECK PAID|CHECK #|CHECK NO|SHARE DRAFT|DRAFT|CHECK NUMBER)\b(?! ?CARD)"
     r"|\b(?:MOBILE|REMOTE|ATM|BRANCH)? ?CHECK DEPOSIT\b|\b(?:MOBILE|REMOTE|ONLINE) DEPOSIT\b"
-    r"|\bDEPOSITED ITEM\b|\bCASHED CHECK\b|^SUBSTITUTE CHECK\b"
+    r"|\bDEPOSITED ITEM\b|\bCASHED CHECK\b|^SUBSTITUTE CHECK\b",
+    ("CHECK", "CHK", "DRAFT", "DEPOSIT"),
 )
-_INTEREST = re.compile(
+_INTEREST = Guarded(
     r"\b(?:INTEREST (?:PAID|EARNED|CREDIT|PAYMENT|DEPOSIT)|INT PAID|INT EARNED|"
     r"DIVIDEND(?:S)? (?:PAID|EARNED|CREDIT|DEPOSIT)?|DIV PAID|DEPOSIT INTEREST|"
-    r"INTEREST)\b"
+    r"INTEREST)\b",
+    ("INT", "DIV"),
 )
-_PAYROLL = re.compile(
+_PAYROLL = Guarded(
     r"\b(?:PAYROLL|PAYRLL|PAYROL|PAYRL|DIR DEP|DIRECT DEP|DIRECTDEP|DIRECT DEPOSIT|"
-    r"SALARY|REG SALARY|PAYCHECK|NET PAY|NETPAY|WAGES|PR PAYMENT|PAYROLL PPD|DIRDEP)\b"
+    r"SALARY|REG SALARY|PAYCHECK|NET PAY|NETPAY|WAGES|PR PAYMENT|PAYROLL PPD|DIRDEP)\b",
+    ("PAY", "DIR", "SALARY", "WAGES"),
 )
 PAYROLL_PROCESSORS = re.compile(
     r"^(?:ADP|GUSTO|PAYCHEX|TRINET|JUSTWORKS|RIPPLING|PAYLOCITY|PAYCOM|CERIDIAN|INTUIT PAYROLL|"
     r"QUICKBOOKS PAYROLL|PAYCOR|ISOLVED|WORKDAY|ZENEFITS|SQUARE PAYROLL|ONPAY|PATRIOT)\b"
 )
-_OWN_TRANSFER = re.compile(
+_OWN_TRANSFER = Guarded(
     r"\b(?:ONLINE|INTERNET|MOBILE|INTERNAL|BANKING|ACCOUNT|ACCT|FUNDS|SHARE|AUTOMATIC|"
     r"RECURRING|TELEPHONE|BRANCH|SWEEP|OVERDRAFT PROTECTION|OD PROTECTION|BOOK)?\s?"
     r"(?:TRANSFER|XFER|TRSF|TFR|TRNSFR)\b"
     r"|\b(?:INCOMING|OUTGOING|DOMESTIC|INTL|INTERNATIONAL)? ?WIRE\b|\bWIRE (?:IN|OUT|TYPE)\b"
-    r"|^DEPOSIT$|^(?:BRANCH|CASH|TELLER|COUNTER) DEPOSIT\b|^WITHDRAWAL$"
+    r"|^DEPOSIT$|^(?:BRANCH|CASH|TELLER|COUNTER) DEPOSIT\b|^WITHDRAWAL$",
+    ("TRANSFER", "XFER", "TRSF", "TFR", "TRNSFR", "WIRE", "DEPOSIT", "WITHDRAWAL"),
 )
-_BILL_PAY = re.compile(
+_BILL_PAY = Guarded(
     r"\b(?:AUTOPAY|AUTO PAY|AUTO PYMT|ONLINE PMT|ONLINE PAYMENT|MOBILE PMT|MOBILE PAYMENT|"
     r"E-?PAYMENT|EPAY|E PAY|WEB PMT|WEB PAY|BILL ?PAY|BILL PAYMENT|ACH|PMT|PYMT|PAYMENT|"
-    r"INS PREM|LOAN PMT|LN PMT|DEBIT|DRAFT|CHARGE)\b"
+    r"INS PREM|LOAN PMT|LN PMT|DEBIT|DRAFT|CHARGE)\b",
+    ("PAY", "PMT", "PYMT", "ACH", "PREM", "DEBIT", "DRAFT", "CHARGE"),
 )
+
+
+_P2P_NEEDLES = ("ZEL", "VENMO", "CASH", "SQC", "PAYPAL", "GOOGLE")
 
 
 def is_bank_fee(key: str) -> bool:
@@ -111,6 +124,8 @@ def p2p_platform(key: str, parsed: Parsed | None = None) -> str | None:
     texts = [key]
     if parsed is not None and parsed.ach is not None:
         texts.append(f"{parsed.ach.company} {parsed.ach.entry}")
+    if not any(n in key for n in _P2P_NEEDLES):
+        return None
     for text in texts:
         for pattern, alias in P2P_PLATFORMS:
             if pattern.search(text):
@@ -182,8 +197,8 @@ def _is_payroll(parsed: Parsed) -> bool:
     if _PAYROLL.search(parsed.key):
         return True
     company = parsed.ach.company if parsed.ach else parsed.text
-    return PAYROLL_PROCESSORS.search(company) is not None
+    return PAYROLL_PROCESSORS.match(company) is not None
 
 
-def payroll_words() -> re.Pattern[str]:
+def payroll_words() -> Guarded:
     return _PAYROLL

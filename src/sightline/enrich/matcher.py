@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import ahocorasick
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from sightline.enrich.normalise import descriptor_key
 
@@ -40,10 +40,6 @@ class Hit:
     score: float
     how: str
     """``exact``, ``prefix`` or ``fuzzy``."""
-
-
-def _is_boundary(text: str, start: int, end: int) -> bool:
-    return (start == 0 or text[start - 1] == " ") and (end == len(text) or text[end] == " ")
 
 
 class AliasIndex:
@@ -84,21 +80,27 @@ class AliasIndex:
         """Every alias found on token boundaries, best first (at the start, longest, earliest)."""
         if not self.targets or not text:
             return []
-        hits: list[Hit] = []
+        found: list[tuple[bool, int, int, str]] = []
+        n = len(text)
         for end_index, form in self.automaton.iter(text):
             end = end_index + 1
             start = end - len(form)
-            if not _is_boundary(text, start, end):
+            if (start and text[start - 1] != " ") or (end < n and text[end] != " "):
                 continue
-            if start > 0 and (
+            if start and (
                 len(form) < self.min_inner_length
-                or (" " not in form and not self.inner_single_tokens)
+                or (not self.inner_single_tokens and " " not in form)
             ):
                 continue
-            whole = start == 0 and end == len(text)
-            score = 1.0 if whole else (0.97 if start == 0 else 0.92)
+            found.append((start != 0, -len(form), start, form))
+        if not found:
+            return []
+        found.sort()
+        hits: list[Hit] = []
+        for _, _, start, form in found:
+            end = start + len(form)
+            score = 1.0 if (start == 0 and end == n) else (0.97 if start == 0 else 0.92)
             hits.extend(Hit(t, form, start, end, score, "exact") for t in self.targets[form])
-        hits.sort(key=lambda h: (h.start != 0, -(h.end - h.start), h.start))
         return hits
 
     def best_exact(self, text: str) -> Hit | None:
@@ -123,28 +125,39 @@ class AliasIndex:
         return Hit(next(iter(targets)), form, 0, len(text), 0.9, "prefix")
 
     def fuzzy(self, text: str, *, cutoff: float = 90.0) -> Hit | None:
-        """The closest alias by edit distance (or by its prefix when the text looks truncated)."""
+        """The closest alias by edit distance (or by its prefix when the text looks truncated).
+
+        Candidates share the text's first two letters; rapidfuzz scores the block in C."""
         if len(text) < 5:
             return None
         block = self.blocks.get(text[:2])
         if not block:
             return None
-        best: tuple[float, str] | None = None
         n = len(text)
         first = text.split(" ", 1)[0]
-        for form in block:
-            if abs(len(form) - n) > max(4, n // 3) and len(form) < n:
+        candidates: list[tuple[float, str]] = [
+            (score, block[i])
+            for _, score, i in process.extract(
+                text, block, scorer=fuzz.ratio, score_cutoff=cutoff, limit=5
+            )
+        ]
+        stem = text.rsplit(" ", 1)[0] + " "
+        if n >= 10 and " " in text:
+            # truncated and misspelt in its last, cut word: all earlier words must agree
+            cut = [form for form in block if len(form) > n and form.startswith(stem)]
+            for _, score, i in process.extract(
+                text, [form[:n] for form in cut], scorer=fuzz.ratio, score_cutoff=cutoff, limit=3
+            ):
+                candidates.append((0.98 * score, cut[i]))
+        best: tuple[float, str] | None = None
+        for score, form in candidates:
+            if score < cutoff or (best is not None and score <= best[0]):
                 continue
-            score = fuzz.ratio(text, form, score_cutoff=cutoff)
-            if len(form) > n >= 10 and form.startswith(text.rsplit(" ", 1)[0] + " "):
-                # truncated and misspelt in its last, cut word: all earlier words must agree
-                score = max(score, 0.98 * fuzz.ratio(text, form[:n], score_cutoff=cutoff))
-            if score >= cutoff and (best is None or score > best[0]):
-                # the distinctive first word must agree too: MARIOS PIZZERIA is not MARKS PIZZERIA
-                head = form.split(" ", 1)[0]
-                if len(first) >= 4 and fuzz.ratio(first, head[: max(len(first), 4)]) < 85:
-                    continue
-                best = (score, form)
+            # the distinctive first word must agree too: MARIOS PIZZERIA is not MARKS PIZZERIA
+            head = form.split(" ", 1)[0]
+            if len(first) >= 4 and fuzz.ratio(first, head[: max(len(first), 4)]) < 85:
+                continue
+            best = (score, form)
         if best is None:
             return None
         targets = self.targets[best[1]]
@@ -153,7 +166,9 @@ class AliasIndex:
 
 def _variants(alias: str) -> set[str]:
     # the same noise removal as descriptors: "SSA TREAS 310" is looked up as "SSA TREAS"
-    form = match_form(descriptor_key(alias)) or match_form(alias)
+    form = match_form(alias)
+    if any(c.isdigit() for c in alias):
+        form = match_form(descriptor_key(alias)) or form
     out = {form} if form else set()
     if " " in form:
         joined = form.replace(" ", "")

@@ -42,13 +42,18 @@ _SPACES = r"\s+"
 def descriptor_key(raw: str) -> str:
     """The engine-independent key of a descriptor (uppercase, noise removed, spaces collapsed)."""
     text = raw.upper().replace("'", "")
-    text = _NOISE_RE.sub(" ", text)
-    text = _NUMBERY_RE.sub(r"\1 ", text)
-    return _SPACES_RE.sub(" ", text).strip()
+    if any(c.isdigit() or c == "#" or c == "$" for c in text):
+        text = _NOISE_RE.sub(" ", text)
+        text = _NUMBERY_RE.sub(" ", text)
+    return " ".join(text.split())
 
 
-_NOISE_RE = re.compile(_NOISE)
-_NUMBERY_RE = re.compile(_NUMBERY)
+# The same patterns as the SQL, written for Python's engine: a look-ahead lets it skip positions
+# that cannot start a match (about three times faster); tests keep both equal.
+_NOISE_RE = re.compile(r"(?=[0-9(#$])(?:" + _NOISE + ")")
+_NUMBERY_RE = re.compile(
+    r"(?:^|(?<=[ *:/,.]))(?=[A-Z]*[0-9])[A-Z]*[0-9][A-Z]*[0-9][A-Z]*[0-9][A-Z0-9]*"
+)
 _SPACES_RE = re.compile(_SPACES)
 
 
@@ -144,15 +149,43 @@ _TRAIL_RE = re.compile(
     + "|".join(re.escape(w) for w in sorted(_TRAIL_WORDS, key=len, reverse=True))
     + r")$"
 )
-_REFUND_RE = re.compile(
+
+
+class Guarded:
+    """A regex tried only when one of its necessary substrings occurs (``in`` is far cheaper
+    than a failing search through a long alternation)."""
+
+    __slots__ = ("needles", "pattern")
+
+    def __init__(self, pattern: str, needles: tuple[str, ...]) -> None:
+        self.pattern = re.compile(pattern)
+        self.needles = needles
+
+    def search(self, text: str) -> re.Match[str] | None:
+        for needle in self.needles:
+            if needle in text:
+                return self.pattern.search(text)
+        return None
+
+    def sub(self, repl: str, text: str) -> str:
+        for needle in self.needles:
+            if needle in text:
+                return self.pattern.sub(repl, text)
+        return text
+
+
+_REFUND_RE = Guarded(
     r"\b(?:REFUND|RETURN|REVERSAL|REVERSED|REVERSE|CREDIT VOUCHER|CHARGEBACK"
-    r"|MERCHANDISE CREDIT|MERCH CREDIT|PURCHASE RETURN|CREDIT ADJUSTMENT|RFND|CR ADJ)\b"
+    r"|MERCHANDISE CREDIT|MERCH CREDIT|PURCHASE RETURN|CREDIT ADJUSTMENT|RFND|CR ADJ)\b",
+    ("REF", "RETURN", "REVERS", "CREDIT", "CHARGEBACK", "RFND", "CR ADJ"),
 )
 _ACH_MARKERS = re.compile(r"\b(?:ORIG CO NAME|CO ENTRY DESCR|DES|INDN|CO ID|PPD ID|WEB ID)\s?:")
 _ACH_FIELD = re.compile(
     r"\b(ORIG CO NAME|CO ENTRY DESCR|CO NAME|ENTRY DESCR|DESC DATE|ORIG ID|IND NAME|IND ID|"
     r"INDN|DES|CO ID|PPD ID|WEB ID|CCD ID|TEL ID|ID|SEC|TRACE|EED|TRN|CONF)\s?[:#]"
 )
+_DES = re.compile(r"\bDES\s?:")
+_SEC_ID = re.compile(r"\b(?:PPD|WEB|CCD|TEL)\s?ID\s?:")
 _SEC_CODES = re.compile(r"\b(?:PPD|WEB|CCD|TEL|CTX|ARC|BOC|POP|RCK|IAT)\b")
 _STORE_WORDS = re.compile(r"\b(?:STORE NO|STORE #|UNIT|LOC|T-)\s*$")
 _PUNCT_EDGES = re.compile(r"^[\s*#\-.,:/]+|[\s*#\-.,:/]+$")
@@ -246,6 +279,13 @@ US_STATES = frozenset(
 @cache
 def _sorted_cities(state: str) -> list[str]:
     return sorted(us_places().get(state, ()))
+
+
+def warm_up() -> None:
+    """Load the lazily built tables now (a server does it at start, not on a request)."""
+    for state in us_places():
+        _sorted_cities(state)
+    all_city_names()
 
 
 def _city_by_prefix(state: str, prefix: str) -> str | None:
@@ -369,14 +409,14 @@ def parse_ach(key: str) -> AchFields | None:
         if company:
             return AchFields(_clean_ach(company), _clean_ach(entry))
         return None
-    des = re.search(r"\bDES\s?:", key)
+    des = _DES.search(key)
     if des:
         company = key[: des.start()].strip()
         rest = key[des.end() :]
         nxt = _ACH_FIELD.search(rest)
         entry = rest[: nxt.start()] if nxt else rest
         return AchFields(_clean_ach(company), _clean_ach(_SEC_CODES.sub("", entry)))
-    sec = re.search(r"\b(?:PPD|WEB|CCD|TEL)\s?ID\s?:", key)
+    sec = _SEC_ID.search(key)
     if sec:
         body = key[: sec.start()].strip()
         return AchFields(_clean_ach(body), "")
