@@ -529,7 +529,7 @@ def mccs_for(group: str, category: str) -> tuple[str, ...]:
 # NSI
 
 
-def fetch_nsi(dest: Path) -> Path:
+def fetch_nsi(dest: Path, *, timeout: float = 600) -> Path:
     """``npm pack`` the pinned NSI version into ``dest``; return the tarball path."""
     spec = f"{NSI_PACKAGE}@{NSI_VERSION}"
     result = subprocess.run(
@@ -537,7 +537,7 @@ def fetch_nsi(dest: Path) -> Path:
         check=True,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=timeout,
     )
     name = result.stdout.strip().splitlines()[-1]
     return dest / name

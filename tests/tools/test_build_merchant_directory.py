@@ -226,7 +226,7 @@ def test_rebuild_from_nsi_reproduces_committed_files(tmp_path: Path) -> None:
         if shutil.which("npm") is None:
             pytest.skip("npm is not installed")
         try:
-            source = builder.fetch_nsi(tmp_path)
+            source = builder.fetch_nsi(tmp_path, timeout=120)
         except Exception as exc:  # no registry access here
             pytest.skip(f"cannot fetch {builder.NSI_PACKAGE}: {exc}")
     out = tmp_path / "out"
