@@ -107,12 +107,10 @@ PII_KEYS = re.compile(
     re.IGNORECASE,
 )
 PII_VALUES = re.compile(
-    r"^\s*("
-    r"[^@\s]+@[^@\s]+\.[^@\s]+"  # e-mail
-    r"|\+?1?[\s.-]?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}"  # NANP phone
-    r"|\d{3}-\d{2}-\d{4}"  # SSN
-    r"|(?:\d[\s-]?){12,19}"  # card / account number
-    r")\s*$"
+    r"[^@\s\"'<>(),;:]+@[^@\s\"'<>(),;:]+\.[A-Za-z]{2,}"  # e-mail
+    r"|(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])"  # SSN
+    r"|(?<![\w.-])(?:\d[ -]?){12,19}(?![\w.-])"  # card / account number
+    r"|(?<![\w.-])(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}(?![\w.-])"  # NANP phone
 )
 
 
@@ -126,8 +124,8 @@ def scrub_json(key: bytes, value: Any, *, parent_key: str = "") -> Any:
         return value
     if parent_key and PII_KEYS.search(parent_key):
         return "tok_" + token_of(key, str(value))
-    if isinstance(value, str) and PII_VALUES.match(value):
-        return "tok_" + token_of(key, value)
+    if isinstance(value, str):
+        return PII_VALUES.sub(lambda m: "tok_" + token_of(key, m.group(0)), value)
     if isinstance(value, int) and len(str(abs(value))) >= 9:
         return "tok_" + token_of(key, str(value))
     return value

@@ -31,7 +31,7 @@ from sightline import lake
 from sightline.ingest import masking
 from sightline.ingest.readers import Source
 from sightline.ingest.schemas import FeedSchema, Kind, Masking
-from sightline.ingest.validate import errors_sql, first_field, lit, q
+from sightline.ingest.validate import errors_sql, first_field, lit, ok_terms_sql, q
 
 REFERENCE_CHECKED = {"accounts", "transactions", "telemetry", "consents"}
 MAPPED = {"accounts", "transactions", "telemetry", "consents", "events"}
@@ -152,8 +152,10 @@ class Pipeline:
         present = set(self.src.columns)
         cols = []
         for name in self.schema.names:
-            if name in present:
-                cols.append(f"nullif(trim({q(name)}), '') AS {q(name)}")
+            if name in present and self.src.fmt == "csv":
+                cols.append(q(name))  # DuckDB's CSV reader already reads empty fields as NULL
+            elif name in present:
+                cols.append(f"nullif({q(name)}, '') AS {q(name)}")
             else:
                 cols.append(f"CAST(NULL AS VARCHAR) AS {q(name)}")
         if self.src.has_line:
@@ -180,11 +182,14 @@ class Pipeline:
             "SELECT DISTINCT ucic AS ku_ucic FROM known_ids"
         )
 
-    def _resolved_sql(self, *, needs_map: bool) -> str:
-        """``clean`` plus ``_ucic`` (ucic, or the member id's ucic) and ``_errors``."""
+    def _resolved_sql(self, *, needs_map: bool, messages: bool = False) -> str:
+        """``clean`` plus ``_ucic`` (ucic, or the member id's ucic), ``_ok`` and, with
+        ``messages``, ``_errors`` (the problems as text)."""
         name = self.schema.name
         has_ucic = "ucic" in self.schema.names
-        joins, extra = [], []
+        joins: list[str] = []
+        ok = ["c._parse_error IS NULL", *ok_terms_sql(self.schema)]
+        extra: list[str] = []
         ucic_expr = "c.ucic" if has_ucic else "NULL"
         if has_ucic and name in MAPPED and needs_map:
             joins.append(
@@ -193,22 +198,24 @@ class Pipeline:
             ucic_expr = "coalesce(c.ucic, mm.mm_ucic)"
         if name in REFERENCE_CHECKED:
             joins.append("LEFT JOIN known_ucics ku ON ku.ku_ucic = c.ucic")
+            ok.append("(c.ucic IS NULL OR ku.ku_ucic IS NOT NULL)")
             extra.append(
                 "CASE WHEN c.ucic IS NOT NULL AND ku.ku_ucic IS NULL THEN "
                 "'ucic: \"' || left(c.ucic, 40) || '\" is not a known customer "
                 "(send it in the customers feed first)' END"
             )
             if needs_map:
+                ok.append("NOT (c.ucic IS NULL AND c.member_id IS NOT NULL AND mm.mm_ucic IS NULL)")
                 extra.append(
                     "CASE WHEN c.ucic IS NULL AND c.member_id IS NOT NULL AND mm.mm_ucic IS NULL "
                     "THEN 'member_id: \"' || left(c.member_id, 40) || "
                     "'\" maps to no known ucic' END"
                 )
-        errs = errors_sql(self.schema, extra, leading=["c._parse_error"])
-        return (
-            f"SELECT c.*, {ucic_expr} AS _ucic, {errs} AS _errors "
-            f"FROM (SELECT * FROM clean) c {' '.join(joins)}"
-        )
+        cols = [f"{ucic_expr} AS _ucic", f"({' AND '.join(ok)}) AS _ok"]
+        if messages:
+            errs = errors_sql(self.schema, extra, leading=["c._parse_error"])
+            cols.append(f"{errs} AS _errors")
+        return f"SELECT c.*, {', '.join(cols)} FROM (SELECT * FROM clean) c {' '.join(joins)}"
 
     def _masked_projection(self) -> tuple[list[str], list[str]]:
         """(select expressions over ``r`` and the token joins) giving the lake columns."""
@@ -310,7 +317,7 @@ class Pipeline:
         out = (
             f"SELECT {', '.join([*selects, *meta, *date_col])} "
             f"FROM ({self._resolved_sql(needs_map=needs_map)}) r {' '.join(joins)} "
-            "WHERE r._errors = ''"
+            "WHERE r._ok"
         )
         lake_keys = self._lake_keys_sql()
         if lake_keys is not None:
@@ -357,6 +364,13 @@ class Pipeline:
         rewritten.rename(stage)
         return dupes
 
+    def count_bad(self, *, needs_map: bool) -> int:
+        """Bad rows, counted in parallel (no line numbers: cheap)."""
+        row = self.con.execute(
+            f"SELECT count(*) FROM ({self._resolved_sql(needs_map=needs_map)}) r WHERE NOT r._ok"
+        ).fetchone()
+        return int(row[0]) if row else 0
+
     def quarantine(self, *, needs_map: bool) -> tuple[int, list[QuarantineRow]]:
         self.con.execute("SET preserve_insertion_order = true")
         if self.src.has_line:
@@ -365,7 +379,7 @@ class Pipeline:
             base = (
                 f"SELECT row_number() OVER () + {self.src.line_offset - 1} AS _line, * FROM clean"
             )
-        resolved = self._resolved_sql(needs_map=needs_map).replace(
+        resolved = self._resolved_sql(needs_map=needs_map, messages=True).replace(
             "FROM (SELECT * FROM clean) c", f"FROM ({base}) c"
         )
         record_parts = []
@@ -397,7 +411,7 @@ class Pipeline:
         record = f"CAST(json_object({', '.join(record_parts)}) AS VARCHAR)"
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE bad AS SELECT r._line AS line, r._errors AS errors, "
-            f"{record} AS record FROM ({resolved}) r {' '.join(joins)} WHERE r._errors <> ''"
+            f"{record} AS record FROM ({resolved}) r {' '.join(joins)} WHERE NOT r._ok"
         )
         count_row = self.con.execute("SELECT count(*) FROM bad").fetchone()
         count = int(count_row[0]) if count_row else 0
@@ -428,7 +442,7 @@ class Pipeline:
         return self.con.execute(
             f"SELECT DISTINCT {', '.join(exprs)} "
             f"FROM ({self._resolved_sql(needs_map=needs_map)}) r "
-            "WHERE r._errors = ''"
+            "WHERE r._ok"
         ).to_arrow_table()
 
     def run(self, stage: Path, *, side_effect_columns: list[str] | None = None) -> PipelineResult:
@@ -440,7 +454,7 @@ class Pipeline:
         written = self.write(stage, needs_map=needs_map)
         in_file_dupes = self.dedupe_staged(stage)
         result.stored = written - in_file_dupes
-        if written != result.read:
+        if written != result.read and self.count_bad(needs_map=needs_map):
             result.quarantined, result.quarantine = self.quarantine(needs_map=needs_map)
             result.quarantine_truncated = result.quarantined > len(result.quarantine)
         result.duplicate = result.read - result.stored - result.quarantined

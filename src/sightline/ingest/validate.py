@@ -5,8 +5,8 @@
   validated with it over whole batches: no Python per row.
 - :func:`validate_record` evaluates the same rules on one record in Python (event webhooks).
 
-A parity test keeps the two equal. Every value reaches the rules as trimmed text (empty → null),
-exactly as a CSV cell would. Messages never quote the value of a direct-PII field.
+A parity test keeps the two equal. Every value reaches the rules as text, kept as sent
+(empty → null), exactly as a CSV cell would. Messages never quote the value of a direct-PII field.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def _shorter(limit: int) -> Callable[[str], bool]:
 
 
 def _nonneg(v: str) -> bool:
-    return not v.lstrip().startswith("-")
+    return not v.startswith("-")
 
 
 def kind_rules(spec: FieldSpec) -> list[Rule]:
@@ -153,7 +153,7 @@ def kind_rules(spec: FieldSpec) -> list[Rule]:
             Rule(
                 spec.name,
                 "is not a JSON object",
-                f"(json_valid({c}) AND json_type({c}::JSON) = 'OBJECT')",
+                f"(json_valid({c}) AND starts_with(ltrim({c}), '{{'))",
                 _is_object,
                 show_value=False,
             )
@@ -187,7 +187,7 @@ FEED_RULES: dict[str, list[Rule]] = {
         Rule(
             "amount",
             "must not be negative (the sign is in direction)",
-            "NOT starts_with(ltrim(amount), '-')",
+            "NOT starts_with(amount, '-')",
             _nonneg,
         ),
         Rule(
@@ -195,14 +195,14 @@ FEED_RULES: dict[str, list[Rule]] = {
         ),
     ],
     "telemetry": [
-        Rule(name, "must not be negative", f"NOT starts_with(ltrim({name}), '-')", _nonneg)
+        Rule(name, "must not be negative", f"NOT starts_with({name}, '-')", _nonneg)
         for name in ("logins", "bill_pay", "p2p", "rdc")
     ],
     "accounts": [
         Rule(
             "credit_limit",
             "must not be negative",
-            "NOT starts_with(ltrim(credit_limit), '-')",
+            "NOT starts_with(credit_limit, '-')",
             _nonneg,
         ),
     ],
@@ -250,6 +250,24 @@ def error_terms_sql(schema: FeedSchema) -> list[str]:
     return terms
 
 
+def ok_terms_sql(schema: FeedSchema) -> list[str]:
+    """The same checks as :func:`error_terms_sql` as SQL booleans (true = passes): the bulk
+    path filters with these (cheap), and builds messages only for the rows that fail."""
+    terms: list[str] = []
+    for spec in schema.fields:
+        if spec.required:
+            terms.append(f"{q(spec.name)} IS NOT NULL")
+    for group in schema.one_of:
+        terms.append("(" + " OR ".join(f"{q(n)} IS NOT NULL" for n in group) + ")")
+    for rule in rules_for(schema):
+        terms.append(f"({q(rule.field)} IS NULL OR coalesce({rule.sql_ok}, false))")
+    if schema.name == "accounts":
+        terms.append(
+            "NOT coalesce(TRY_CAST(close_date AS DATE) < TRY_CAST(open_date AS DATE), false)"
+        )
+    return terms
+
+
 def errors_sql(
     schema: FeedSchema, extra: list[str] | None = None, *, leading: list[str] | None = None
 ) -> str:
@@ -266,7 +284,7 @@ def as_text(value: Any) -> str | None:
         return "true" if value else "false"
     if isinstance(value, dict | list):
         return json.dumps(value, separators=(",", ":"), sort_keys=True)
-    text = str(value).strip()
+    text = str(value)
     return text or None
 
 
