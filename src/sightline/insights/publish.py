@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -190,17 +191,29 @@ class Diff:
 
 def diff(new: pa.Table, old: pa.Table, as_of: dt.date, *, history: bool) -> Diff:
     held = new.filter(pc.is_valid(new["kli_code"]))
+    held = held.take(pc.sort_indices(held, [("ucic", "ascending"), ("kli_code", "ascending")]))
+    if held.num_rows > 1:
+        same_ucic = pc.equal(held["ucic"][1:], held["ucic"][:-1])
+        same_code = pc.equal(held["kli_code"][1:], held["kli_code"][:-1])
+        if pc.any(pc.and_(same_ucic, same_code)).as_py():
+            raise BadRequest("Field kli_code: the table repeats (ucic, kli_code) pairs.")
+    empty = pa.table({"ucic": pa.array([], pa.string()), "kli_code": pa.array([], pa.int64())})
+    if old.num_rows == 0:
+        first = pa.array(np.full(held.num_rows, as_of.toordinal() - EPOCH, np.int32), pa.date32())
+        gained = held.select(["ucic", "kli_code"]) if history else empty
+        return Diff(rows=_with_first(held, first), gained=gained, lost=empty)
+    keys = held.select(["ucic", "kli_code"]).append_column(
+        "i", pa.array(np.arange(held.num_rows, dtype=np.int64))
+    )
     con = duckdb.connect()
     try:
-        con.register("new", held)
+        con.register("new", keys)
         con.register("old", old)
-        rows = con.execute(
-            "SELECT n.ucic, n.kli_code, coalesce(o.first_assigned, ?::DATE) AS first_assigned,"
-            " n.strength, n.evidence FROM new n LEFT JOIN old o USING (ucic, kli_code)"
-            " ORDER BY n.ucic, n.kli_code",
+        first = con.execute(
+            "SELECT coalesce(o.first_assigned, ?::DATE) AS first_assigned"
+            " FROM new n LEFT JOIN old o USING (ucic, kli_code) ORDER BY n.i",
             [as_of],
-        ).to_arrow_table()
-        empty = pa.table({"ucic": pa.array([], pa.string()), "kli_code": pa.array([], pa.int64())})
+        ).to_arrow_table()["first_assigned"]
         gained = lost = empty
         if history:
             gained = con.execute(
@@ -211,14 +224,24 @@ def diff(new: pa.Table, old: pa.Table, as_of: dt.date, *, history: bool) -> Diff
                 "SELECT ucic, kli_code FROM old ANTI JOIN new USING (ucic, kli_code)"
                 " ORDER BY kli_code, ucic"
             ).to_arrow_table()
-        dupes = con.execute(
-            "SELECT count(*) FROM (SELECT 1 FROM new GROUP BY ucic, kli_code HAVING count(*) > 1)"
-        ).fetchone()
     finally:
         con.close()
-    if dupes and dupes[0]:
-        raise BadRequest("Field kli_code: the table repeats (ucic, kli_code) pairs.")
-    return Diff(rows=rows, gained=gained, lost=lost)
+    return Diff(rows=_with_first(held, first), gained=gained, lost=lost)
+
+
+EPOCH = dt.date(1970, 1, 1).toordinal()
+
+
+def _with_first(held: pa.Table, first: Any) -> pa.Table:
+    return pa.table(
+        {
+            "ucic": held["ucic"],
+            "kli_code": held["kli_code"],
+            "first_assigned": first,
+            "strength": held["strength"],
+            "evidence": held["evidence"],
+        }
+    )
 
 
 def _ancestry(tree: Taxonomy, codes: Sequence[int]) -> pa.Table:
@@ -235,7 +258,26 @@ def _ancestry(tree: Taxonomy, codes: Sequence[int]) -> pa.Table:
 
 def full_counts(table: pa.Table, tree: Taxonomy) -> list[tuple[int, int, int]]:
     """(kli_code, ucic_count, direct_count) for every KLI held directly or through a descendant."""
-    return count_delta(table.select(["ucic", "kli_code"]), None, tree)
+    held = table.filter(pc.is_valid(table["kli_code"]))
+    if held.num_rows == 0:
+        return []
+    # distinct counts over small integers, not strings
+    ucic_ids = pc.dictionary_encode(held["ucic"]).combine_chunks().indices
+    pairs = pa.table({"ucic": ucic_ids, "kli_code": held["kli_code"]})
+    con = duckdb.connect()
+    try:
+        con.register("pairs", pairs)
+        con.register("anc", _ancestry(tree, pc.unique(pairs["kli_code"]).to_pylist()))
+        rows = con.execute(
+            "WITH subtree AS (SELECT ancestor AS code, count(*) AS n FROM"
+            " (SELECT DISTINCT pairs.ucic, anc.ancestor FROM pairs JOIN anc USING (kli_code))"
+            " GROUP BY 1), direct AS (SELECT kli_code AS code, count(*) AS n FROM pairs GROUP BY 1)"
+            " SELECT subtree.code, subtree.n, coalesce(direct.n, 0) FROM subtree"
+            " LEFT JOIN direct USING (code) ORDER BY 1"
+        ).fetchall()
+    finally:
+        con.close()
+    return [(int(a), int(u), int(d)) for a, u, d in rows]
 
 
 def count_delta(new: pa.Table, old: pa.Table | None, tree: Taxonomy) -> list[tuple[int, int, int]]:
