@@ -411,3 +411,15 @@ def test_bad_configuration_is_a_clear_error(tmp_path: Path) -> None:
     f.write_text("x")
     with pytest.raises(BadRequest, match="not a directory"):
         generate(SynthConfig(customers=5, months=1, seed=1, out=f), FAKE_DIRECTORY)
+
+
+def test_a_rerun_replaces_the_previous_files(tmp_path: Path) -> None:
+    out = tmp_path / "fi"
+    (out / "transactions").mkdir(parents=True)
+    keep = out / "notes.txt"
+    keep.write_text("mine")
+    generate(SynthConfig(customers=40, months=3, seed=1, out=out), FAKE_DIRECTORY)
+    generate(SynthConfig(customers=40, months=1, seed=1, out=out), FAKE_DIRECTORY)
+    assert [p.name for p in (out / "transactions").iterdir()] == ["transactions-2026-10.csv"]
+    assert len(list((out / "truth").glob("transactions_truth-*.parquet"))) == 1
+    assert keep.read_text() == "mine"

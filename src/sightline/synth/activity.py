@@ -7,6 +7,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sightline.synth import names
 from sightline.synth.population import ACCOUNT_PRODUCTS, FUNNEL_STAGES, NEVER, Population
 from sightline.synth.vec import cat, digits, mix, take, unit
 
@@ -46,7 +47,6 @@ def events(pop: Population, rng: np.random.Generator) -> tuple[I64, pa.Array]:
         "first_card_purchase": '{"card_type":"debit"}',
         "direct_deposit_setup": '{"method":"switch_kit"}',
     }
-    k = len(f.cust)
     for stage in FUNNEL_STAGES:
         day = f.stage_day[stage]
         rows = np.flatnonzero(day < NEVER)
@@ -82,7 +82,6 @@ def events(pop: Population, rng: np.random.Generator) -> tuple[I64, pa.Array]:
             )
         else:
             attr_l.append(pa.array([attrs] * len(rows), pa.string()))
-    del k
     n_types = len(FUNNEL_STAGES)
     life_types = (
         "address_changed",
@@ -190,8 +189,7 @@ def events(pop: Population, rng: np.random.Generator) -> tuple[I64, pa.Array]:
 
 
 def pop_cities(pop: Population) -> tuple[list[str], list[str], list[str]]:
-    from sightline.synth import names
-
+    """City, state and ZIP prefix of each built-in city."""
     return (
         [c[0] for c in names.CITIES],
         [c[1] for c in names.CITIES],

@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from sightline.synth import names
-from sightline.synth.vec import mix, pick, unit
+from sightline.synth.vec import mix, pick
 
 FI_PRODUCTS = (
     "mortgage",
@@ -901,4 +901,4 @@ def hash_text(text: str) -> int:
     return h
 
 
-__all__ = ["Catalog", "DirectoryLike", "build_catalog", "statement_text", "unit"]
+__all__ = ["Catalog", "DirectoryLike", "build_catalog", "statement_text"]

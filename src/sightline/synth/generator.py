@@ -192,6 +192,7 @@ def generate(
     root = np.random.SeedSequence(config.seed)
     rngs = [np.random.default_rng(s) for s in root.spawn(6)]
     pop = build_population(config.customers, window, catalog, rngs[0])
+    _clear_previous(config.out)
     writer = _Writer(config.out, config.format)
     say("customers")
     email, phone = _write_customers(pop, writer, config, rngs[1])
@@ -249,6 +250,19 @@ def generate(
         transactions_per_individual_month=ind_txn / max(active_months, 1e-9),
         files=writer.files,
     )
+
+
+FOLDERS = ("customers", "accounts", "transactions", "events", "telemetry", "consents", "truth")
+
+
+def _clear_previous(out: Path) -> None:
+    """Remove the files an earlier run wrote (only ours), so the folder holds one FI."""
+    for folder in FOLDERS:
+        if not (out / folder).is_dir():
+            continue
+        for path in (out / folder).iterdir():
+            if path.is_file() and path.suffix in (".csv", ".parquet", ".ndjson"):
+                path.unlink()
 
 
 def _individual_active_months(pop: Population) -> float:
@@ -382,6 +396,12 @@ def _write_accounts(pop: Population, writer: _Writer) -> int:
     return total
 
 
+def _bounded(text: pa.Array, width: int) -> pa.Array:
+    """Cut strings to the schema's max length (descriptors are built to fit; this is a guard)."""
+    longest = pc.max(pc.binary_length(text)).as_py() or 0
+    return pc.utf8_slice_codeunits(text, 0, width) if longest > width else text
+
+
 def _write_month(writer: _Writer, month: str, feed: pa.Table, truth: pa.Table) -> None:
     writer.feed("transactions", f"transactions-{month}", feed)
     writer.truth(f"transactions_truth-{month}", truth)
@@ -424,7 +444,7 @@ def _transaction_tables(
                 ent,
                 ~is_card_like | pc.is_null(e.mcc).to_numpy(zero_copy_only=False)[ent],
             ),
-            "description": pc.utf8_slice_codeunits(rows.desc.take(ix), 0, 256),
+            "description": _bounded(rows.desc.take(ix), 256),
             "card_number": coded(
                 pc.fill_null(pop.accounts.card_number, ""),
                 acct,

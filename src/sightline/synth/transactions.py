@@ -216,6 +216,7 @@ class MonthGenerator:
         self.scale = np.clip(pop.income_cents / 6_400_000, 0.35, 4.0) ** 0.35
         self.check_no = pop.first_check.copy()
         self.rates = self._rates()
+        self._zipf_cache: dict[int, npt.NDArray[np.float64]] = {}
         self._subscriptions()
 
     # -- set-up -------------------------------------------------------------------------------
@@ -303,18 +304,27 @@ class MonthGenerator:
         h = mix(cust, si, np.minimum(rank, 3), self.seed)
         explore = rank == 3
         h = np.where(explore, rng.integers(0, 1 << 62, n).astype(np.uint64), h)
+        # Three independent 21-bit uniforms from one hash: local or chain, which chain, which local.
+        mask21 = np.uint64((1 << 21) - 1)
+        u_local = (h & mask21).astype(np.float64) / (1 << 21)
+        u_chain = ((h >> np.uint64(21)) & mask21).astype(np.float64) / (1 << 21)
+        u_pick = ((h >> np.uint64(42)) & mask21).astype(np.float64) / (1 << 21)
         grid = seg.locals_by_city
         per_city = (grid >= 0).sum(axis=1)
         n_local = per_city[city]
-        local_pick = grid[city, pick(mix(h, 3), np.maximum(n_local, 1))]
+        local_pick = grid[city, (u_pick * np.maximum(n_local, 1)).astype(np.int64)]
         if len(seg.chains):
-            cdf_w = zipf_weights(len(seg.chains), 1.05)
-            chain = seg.chains[weighted_index(unit(mix(h, 2)), cdf_w)]
+            chain = seg.chains[weighted_index(u_chain, self._zipf(len(seg.chains)))]
         else:
             chain = np.full(n, -1, dtype=np.int64)
-        want_local = unit(mix(h, 1)) < seg.local_share
+        want_local = u_local < seg.local_share
         ent = np.where((want_local & (n_local > 0)) | (chain < 0), local_pick, chain)
         return np.where((n_local == 0) & (chain < 0), -1, ent)
+
+    def _zipf(self, n: int) -> npt.NDArray[np.float64]:
+        if n not in self._zipf_cache:
+            self._zipf_cache[n] = zipf_weights(n, 1.05)
+        return self._zipf_cache[n]
 
     def _card_account(self, rng: np.random.Generator, cust: I64) -> tuple[I64, B]:
         pop = self.pop
