@@ -36,8 +36,8 @@ def _sessions() -> Iterator[sessionmaker[Session]]:
         engine.dispose()
 
 
-def _summary_table(summaries: list[service.RunSummary]) -> Table:
-    table = Table("file", "status", "read", "stored", "quarantined", "duplicate", "run", "message")
+def _print_summary(summaries: list[service.RunSummary]) -> None:
+    table = Table("file", "status", "read", "stored", "quarantined", "duplicate")
     for s in summaries:
         table.add_row(
             Path(s.source).name,
@@ -46,10 +46,11 @@ def _summary_table(summaries: list[service.RunSummary]) -> Table:
             str(s.stored),
             str(s.quarantined),
             str(s.duplicate),
-            s.run_id,
-            s.message or "",
         )
-    return table
+    console.print(table)
+    for s in summaries:
+        note = f": {s.message}" if s.message else ""
+        console.print(f"{Path(s.source).name} → run {s.run_id}{note}", highlight=False)
 
 
 def ingest(
@@ -71,7 +72,7 @@ def ingest(
     if as_json:
         typer.echo(json.dumps([x.as_dict() for x in summaries], default=str))
     else:
-        console.print(_summary_table(summaries))
+        _print_summary(summaries)
     if not any(x.ok for x in summaries):
         raise typer.Exit(1)
 
@@ -89,20 +90,23 @@ def runs(
     if as_json:
         typer.echo(json.dumps([x.as_dict() for x in items], default=str))
         return
-    table = Table(
-        "run", "feed", "source", "status", "read", "stored", "quarantined", "duplicate", "started"
-    )
+    table = Table(box=None)
+    table.add_column("run", overflow="fold")
+    table.add_column("feed", no_wrap=True)
+    table.add_column("status", no_wrap=True, min_width=11)
+    for name in ("read", "stored", "quarantined", "duplicate"):
+        table.add_column(name, justify="right")
+    table.add_column("source", overflow="fold")
     for r in items:
         table.add_row(
             r.run_id,
             r.feed,
-            r.source,
             r.status,
             str(r.read),
             str(r.stored),
             str(r.quarantined),
             str(r.duplicate),
-            r.started_at.isoformat(timespec="seconds") if r.started_at else "",
+            Path(r.source).name,
         )
     console.print(table)
 
@@ -150,7 +154,7 @@ def flush_events(
     if not summaries:
         console.print("no events to flush")
         return
-    console.print(_summary_table(summaries))
+    _print_summary(summaries)
 
 
 @alerts_app.command("add")

@@ -132,8 +132,11 @@ CONSENT_PURPOSES = ("marketing", "service", "profiling")
 
 CUSTOMERS = FeedSchema(
     name="customers",
-    description="One row per customer (individual or business); carries the member id → ucic map.",
-    key=("ucic",),
+    description="One row per customer (individual or business) per snapshot date; carries the "
+    "member id → ucic map.",
+    # (ucic, as_of): a daily full file keeps each day's state (new movers, income changes)
+    # while the same snapshot re-delivered is still not stored twice.
+    key=("ucic", "as_of"),
     date_field="as_of",
     fields=(
         FieldSpec(**{**UCIC.__dict__, "required": True}),
