@@ -80,10 +80,10 @@ def test_evidence_explains_each_assignment(engine: Engine, lake: tuple[Path, dic
     )
     rows = {(r["ucic"], KEYS[r["kli_code"]]): r for r in result.assignments.to_pylist()}
     mortgage = json.loads(rows[("c1", "competitive_product:mortgage:wells-fargo")]["evidence"])
-    assert mortgage["rule"] == "held_away_loans"
-    assert mortgage["window_days"] == 90
-    assert mortgage["count"] == 3
-    assert mortgage["amount"] == 5550.0
+    assert mortgage["rule"] == "held_away_mortgage"
+    assert mortgage["window_days"] == 120
+    assert mortgage["count"] == 4
+    assert mortgage["amount"] == 7400.0
     assert len(mortgage["txn_ids"]) == 2
     target = json.loads(rows[("c4", "merchant:target")]["evidence"])
     assert target["txn_ids"] == ['T"9\\']  # escaped, parsed back intact
@@ -161,7 +161,7 @@ def test_duckdb_and_spark_give_identical_assignments(
     root, _ = lake
     # one or more rules of every kind and signal (the whole set only makes Spark slower)
     ids = {
-        "merchant_activity", "category_spend", "held_away_loans", "competitive_apps",
+        "merchant_activity", "category_spend", "held_away_mortgage", "competitive_apps",
         "coffee_drinker", "business_category_spend", "product_holdings", "bill_pay_user",
         "digital_active", "balance_band", "tenure_band", "age_band", "new_mover", "new_job",
         "retirement", "churn_risk", "activation_score",
