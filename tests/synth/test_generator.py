@@ -423,3 +423,50 @@ def test_a_rerun_replaces_the_previous_files(tmp_path: Path) -> None:
     assert [p.name for p in (out / "transactions").iterdir()] == ["transactions-2026-10.csv"]
     assert len(list((out / "truth").glob("transactions_truth-*.parquet"))) == 1
     assert keep.read_text() == "mine"
+
+
+def test_new_customers_transactions_follow_their_funnel(
+    fi: SynthResult, joined: list[dict[str, object]]
+) -> None:
+    funnel = {f["ucic"]: f for f in truth(fi.out, "funnel").to_pylist() if f["became_customer"]}
+    first_card: dict[str, str] = {}
+    first_any: dict[str, str] = {}
+    payroll: dict[str, str] = {}
+    for r in joined:
+        u, d = str(r["ucic"]), str(r["posted_at"])
+        if u not in funnel:
+            continue
+        first_any[u] = min(first_any.get(u, d), d)
+        if r["transaction_kind"] == "card_purchase":
+            first_card[u] = min(first_card.get(u, d), d)
+        if r["transaction_kind"] == "payroll":
+            payroll[u] = min(payroll.get(u, d), d)
+    checked = 0
+    for u, f in funnel.items():
+        funded = f["account_funded"]
+        if funded is None:
+            assert u not in first_any
+            continue
+        assert first_any[u] >= funded.isoformat()
+        purchase = f["first_card_purchase"]
+        assert first_card.get(u) == (purchase.isoformat() if purchase else None)
+        if u in payroll:
+            assert f["direct_deposit_setup"] is not None
+            assert payroll[u] >= f["direct_deposit_setup"].isoformat()
+        checked += 1
+    assert checked >= 10
+    deposits = {
+        (str(r["ucic"]), str(r["posted_at"]), str(r["amount"]))
+        for r in joined
+        if r["direction"] == "credit"
+    }
+    cust = read_strings(fi.out / "customers")
+    m2u = dict(
+        zip(cust.column("member_id").to_pylist(), cust.column("ucic").to_pylist(), strict=True)
+    )
+    funded_events = [e for e in events(fi.out) if e["type"] == "account_funded"]
+    assert funded_events
+    for e in funded_events:
+        u = str(e["ucic"] or m2u[str(e["member_id"])])
+        amount = e["attributes"]["amount"]  # type: ignore[index]
+        assert (u, str(e["occurred_at"])[:10], amount) in deposits, e

@@ -8,8 +8,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sightline.synth import names
-from sightline.synth.population import ACCOUNT_PRODUCTS, FUNNEL_STAGES, NEVER, Population
-from sightline.synth.vec import cat, digits, mix, take, unit
+from sightline.synth.population import (
+    ACCOUNT_PRODUCTS,
+    FUND_METHODS,
+    FUNNEL_STAGES,
+    NEVER,
+    Population,
+)
+from sightline.synth.vec import cat, digits, mix, money, take, unit
 
 I64 = npt.NDArray[np.int64]
 EVENT_CHANNELS = ("web", "mobile", "branch", "phone", "api")
@@ -69,14 +75,13 @@ def events(pop: Population, rng: np.random.Generator) -> tuple[I64, pa.Array]:
         chan_l.append(chan)
         attrs = funnel_attrs[stage]
         if attrs is None:
-            amount = (rng.integers(25, 2500, len(rows))).astype(np.int64)
-            method = take(["ach", "card", "cash", "check"], rng.integers(0, 4, len(rows)))
+            who = np.maximum(cust, 0)
             attr_l.append(
                 cat(
                     '{"amount":"',
-                    pc.cast(pa.array(amount), pa.string()),
-                    '.00","method":"',
-                    method,
+                    money(pop.fund_cents[who]),
+                    '","method":"',
+                    take(list(FUND_METHODS), pop.fund_method[who]),
                     '"}',
                 )
             )

@@ -333,6 +333,16 @@ class Renderer:
         mine = pc.if_else(pa.array(v == 0), own, alt)
         return pc.if_else(pa.array(foreign), other, mine)
 
+    def funding(self, rng: np.random.Generator, method: int, n: int) -> pa.Array:
+        """Opening deposits that are not ACH: card transfer (1), check (2), cash (3)."""
+        if method == 1:
+            return cat("ACCOUNT FUNDING CARD TRANSFER REF ", random_alnum(rng, n, 10))
+        if method == 2:
+            return cat("MOBILE DEPOSIT REF NUMBER :", random_digits(rng, n, 9))
+        return take(
+            ["BRANCH DEPOSIT - THANK YOU", "DEPOSIT", "COUNTER DEPOSIT"], rng.integers(0, 3, n)
+        )
+
     def check(self, rng: np.random.Generator, numbers: I64) -> pa.Array:
         n = len(numbers)
         num = pc.cast(pa.array(numbers), pa.string())

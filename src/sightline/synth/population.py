@@ -7,7 +7,7 @@ engine reads these arrays month by month.
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
@@ -60,6 +60,8 @@ FUNNEL_STAGES = (
     "first_card_purchase",
     "direct_deposit_setup",
 )
+FUND_METHODS = ("ach", "card", "check", "cash")
+FUND_WEIGHTS = (0.55, 0.25, 0.12, 0.08)
 HELD_AWAY_PRODUCTS = (
     "mortgage",
     "heloc",
@@ -266,7 +268,9 @@ class Population:
     display_name: pa.Array  # "JOHN DOE" / business name, upper case, for ACH IND NAME
     short_name: pa.Array  # "JOHN D" for Cash App
     first_check: I64
-    extra: dict[str, object] = field(default_factory=dict)
+    fund_cents: I64  # the opening deposit of a new customer (whole dollars)
+    fund_method: I64  # index into FUND_METHODS
+    fund_ent: I64  # the other bank an ACH opening deposit comes from (-1 if none)
 
 
 def _age_years(rng: np.random.Generator, n: int) -> I64:
@@ -422,8 +426,27 @@ def build_population(
     )
     owned_close = stop_day[accounts.owner]
     accounts.close_day = np.minimum(accounts.close_day, owned_close)
+    # Opening deposits; an ACH deposit comes from an account the customer holds at another bank.
+    fund_cents = (np.exp(rng.normal(np.log(400), 1.0, n)) // 1 * 100).astype(np.int64) + 2500
+    fund_method = weighted_index(rng.random(n), FUND_WEIGHTS)
+    fund_ent = np.full(n, -1, dtype=np.int64)
+    banks = catalog.institutions.get("deposit")
+    if banks is not None and len(banks):
+        ach_new = is_new & (fund_method == 0) & (start_day < NEVER)
+        fund_ent[ach_new] = banks[pick(mix(idx[ach_new], 95), len(banks))]
     held = _held_away(
         n, is_b, age, income_cents, traits, life, own_loans, accounts, catalog, window, rng
+    )
+    funders = np.flatnonzero(fund_ent >= 0)
+    held = HeldAway(
+        cust=np.concatenate([held.cust, funders]),
+        product=held.product + ["deposit"] * len(funders),
+        entity=np.concatenate([held.entity, fund_ent[funders]]),
+        since=np.concatenate(
+            [held.since, start_day[funders] - rng.integers(60, 3000, len(funders))]
+        ),
+        pay_day=np.concatenate([held.pay_day, rng.integers(1, 29, len(funders))]),
+        cents=np.concatenate([held.cents, (fund_cents[funders] * 0.5).astype(np.int64)]),
     )
     held = _ensure_payment_dates(held, window, start_day, stop_day)
     return Population(
@@ -471,6 +494,9 @@ def build_population(
         display_name=display,
         short_name=short,
         first_check=rng.integers(1001, 4800, n),
+        fund_cents=fund_cents,
+        fund_method=fund_method,
+        fund_ent=fund_ent,
     )
 
 

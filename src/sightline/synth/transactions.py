@@ -217,6 +217,10 @@ class MonthGenerator:
         self.check_no = pop.first_check.copy()
         self.rates = self._rates()
         self._zipf_cache: dict[int, npt.NDArray[np.float64]] = {}
+        keys = [sg.key for sg in catalog.segments]
+        self.first_purchase_segment = next(
+            (k for k in ("groceries", "fast_food", "coffee", "superstores") if k in keys), keys[0]
+        )
         self._subscriptions()
 
     # -- set-up -------------------------------------------------------------------------------
@@ -274,7 +278,8 @@ class MonthGenerator:
         parts.append(self._income(rng, first, last, lo, hi))
         parts.append(self._held_away(rng, m, lo, hi))
         parts.append(self._p2p(rng, m, lo, hi))
-        parts.append(self._atm(rng, lo, hi))
+        parts.append(self._atm(rng, np.maximum(lo, pop.card_day), hi))
+        parts.append(self._funding(rng, first, last, hi))
         parts.append(self._checks(rng, lo, hi))
         parts.append(self._transfers(rng, first, lo, hi))
         parts.append(self._fees_interest(rng, last, lo, hi))
@@ -358,6 +363,13 @@ class MonthGenerator:
                 at = np.clip(ev + offset, card_from, pop.window.n_days - 1)
                 who = np.flatnonzero((ev < NEVER) & (at >= first) & (at <= last))
                 streams.append((who, at[who]))
+            if seg.key == self.first_purchase_segment:
+                # A new customer's first card purchase is on the funnel's first_card_purchase day.
+                cd = pop.card_day
+                who = np.flatnonzero(
+                    (pop.since_day >= 0) & (cd >= first) & (cd <= last) & (cd <= hi)
+                )
+                streams.append((who, cd[who]))
             cust = np.concatenate([s[0] for s in streams])
             day = np.concatenate([s[1] for s in streams])
             if not len(cust):
@@ -739,6 +751,35 @@ class MonthGenerator:
                     )
                 )
         return Rows.concat(parts)
+
+    def _funding(self, rng: np.random.Generator, first: int, last: int, hi: I64) -> Rows:
+        """The opening deposit of each new customer, on the account_funded day."""
+        pop, c = self.pop, self.cat
+        day = pop.start_day
+        who = np.flatnonzero((pop.since_day >= 0) & (day >= first) & (day <= last) & (day <= hi))
+        method = pop.fund_method[who]
+        out = []
+        for code, (channel, kind, generic) in enumerate(
+            (
+                ("ach", "ach_credit", "transfer_own"),
+                ("transfer", "transfer", "transfer_own"),
+                ("check", "check", "check_deposit"),
+                ("other", "transfer", "cash_deposit"),
+            )
+        ):
+            cw = who[method == code]
+            if code == 0:
+                ent = pop.fund_ent[cw]
+                cw, ent = cw[ent >= 0], ent[ent >= 0]
+                desc = self.render.ach(rng, cw, ent, day[cw])
+            else:
+                ent = np.full(len(cw), c.generic[generic], dtype=np.int64)
+                desc = self.render.funding(rng, code, len(cw))
+            out.append(
+                _rows(cw, pop.checking[cw], day[cw], pop.fund_cents[cw], credit=True,
+                      channel=channel, kind=kind, ent=ent, desc=desc)
+            )  # fmt: skip
+        return Rows.concat(out)
 
     def _atm(self, rng: np.random.Generator, lo: I64, hi: I64) -> Rows:
         pop = self.pop
