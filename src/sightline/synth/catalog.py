@@ -340,7 +340,7 @@ SEGMENT_INDEX = {k: i for i, k in enumerate(SEGMENT_KEYS)}
 # Directory merchant kinds that customers pay with a card at a till or online.
 _CARD_KINDS = {"brand", "online", "subscription", "marketplace", "delivery", "travel",
                "healthcare", "education", "telecom", "charity"}  # fmt: skip
-_ONLINE_KINDS = {"online", "subscription", "marketplace"}
+_ONLINE_KINDS = {"online", "subscription", "marketplace", "delivery"}
 _STORE_STYLES = (" #{n4}", " {n4}", " #{n5}", " STORE {n5}", " {n8}", " T{n4}", " F{n5}", "")
 _ONLINE_STATES = ("CA", "WA", "NY", "TX", "DE", "NV", "MA", "IL")
 
@@ -536,41 +536,46 @@ def build_catalog(directory: DirectoryLike, seed: int) -> Catalog:
             per_city.append(ents)
         locals_by[(g, c)] = per_city
 
-    # Delivery platforms with local restaurants as sub-merchants.
+    # Delivery platforms; DoorDash and Grubhub also print the restaurant (a sub-merchant in the
+    # restaurant's city).
     delivery: list[int] = []
+    delivery_by_city: list[list[int]] = [[] for _ in cities]
     restaurant_cats = [
         ("Food & Dining", c) for c in ("Pizza", "Mexican", "Restaurants", "Sushi & Asian")
     ]
     for m in delivery_platforms:
-        text = statement_text(m.name)
+        delivery.append(merchant_entity[m.merchant_id])
+        text = statement_text(m.name).replace(" ", "")
+        if "DOORDASH" not in text and "GRUBHUB" not in text:
+            continue
+        doordash = "DOORDASH" in text
+        stem, where = (
+            ("DOORDASH*", " WWW.DOORDASH. CA") if doordash else ("GRUBHUB*", " GRUBHUB.COM NY")
+        )
         mcc = m.mccs[0] if m.mccs else "5812"
-        if "DOORDASH" in text.replace(" ", "") or "GRUBHUB" in text:
-            stem = "DOORDASH*" if "DOORDASH" in text.replace(" ", "") else "GRUBHUB*"
-            for cat_key in restaurant_cats:
-                for ents in locals_by.get(cat_key, []):
-                    for ent in ents[:2]:
-                        sub = str(b.rows[ent]["name"])
-                        st = squeeze(statement_text(sub))
-                        forms = [_truncate(stem + st, 22, False) + " WWW.DOORDASH. CA"]
-                        if stem == "DOORDASH*":
-                            forms.append(
-                                _truncate("DD *DOORDASH " + st.replace(" ", ""), 22, False)
-                                + " 855-973-1040 CA"
-                            )
-                            forms.append(_truncate("DD *" + st, 22, False) + " SAN FRANCISCOCA")
-                        delivery.append(
-                            b.add(
-                                name=m.name,
-                                merchant_id=m.merchant_id,
-                                group=m.category_group,
-                                category=m.category,
-                                mcc=mcc,
-                                sub_merchant=sub,
-                                strings=forms,
-                            )
+        for cat_key in restaurant_cats:
+            for ci, ents in enumerate(locals_by.get(cat_key, [])):
+                for ent in ents[:2]:
+                    sub = str(b.rows[ent]["name"])
+                    st = squeeze(statement_text(sub))
+                    forms = [_truncate(stem + st, 22, False) + where]
+                    if doordash:
+                        forms.append(
+                            _truncate("DD *DOORDASH " + st.replace(" ", ""), 22, False)
+                            + " 855-973-1040 CA"
                         )
-        else:
-            delivery.append(merchant_entity[m.merchant_id])
+                        forms.append(_truncate("DD *" + st, 22, False) + " SAN FRANCISCOCA")
+                    delivery_by_city[ci].append(
+                        b.add(
+                            name=m.name,
+                            merchant_id=m.merchant_id,
+                            group=m.category_group,
+                            category=m.category,
+                            mcc=mcc,
+                            sub_merchant=sub,
+                            strings=forms,
+                        )
+                    )
 
     # Shopify stores (online, in no directory).
     shopify = []
@@ -596,9 +601,9 @@ def build_catalog(directory: DirectoryLike, seed: int) -> Catalog:
     segments: list[Segment] = []
     for key, group, category, median, sigma, local_share in SPEND_SEGMENTS:
         chains = list(by_cat.get((group, category), []))
-        if key == "delivery":
-            chains = delivery
         per_city = locals_by.get((group, category), [])
+        if key == "delivery":
+            chains, per_city, local_share = delivery, delivery_by_city, 0.5
         width = max((len(x) for x in per_city), default=0)
         grid = np.full((len(cities), max(width, 1)), -1, dtype=np.int64)
         for ci, ents in enumerate(per_city):
