@@ -63,11 +63,19 @@ def test_unknown_logic_is_sql_like() -> None:
     assert not evaluate(expr, set(), {"age": None})  # unknown stays unknown under NOT
     assert evaluate(parse("kli(1) or age < 40"), {1}, {})
     assert not evaluate(parse("kli(1) and age < 40"), {1}, {})
+    assert evaluate(parse("kli(10)"), {12}, {}, expand)  # a branch stands for its subtree
+    assert not evaluate(parse("kli(10)"), {12}, {})
 
 
 # --- Python evaluation and the compiled form agree ----------------------------------------------
 
-CODES = [11, 12, 13]
+CODES = [10, 11, 12, 13]  # 10 is a branch over 11 and 12
+
+
+def expand(code: int) -> tuple[int, ...]:
+    return (10, 11, 12) if code == 10 else (code,)
+
+
 leaf = st.one_of(
     st.builds(lambda c: {"op": "kli", "code": c}, st.sampled_from(CODES)),
     st.builds(
@@ -124,7 +132,8 @@ def tables() -> Any:
 def test_python_and_compiled_agree(tree: dict[str, Any], tables: Any) -> None:
     people, held = tables
     expr = from_json(tree)
-    compiled = people.filter(compile_expr(expr, people, held)).ucic.to_pyarrow().to_pylist()
-    python = [p["ucic"] for p in PEOPLE if evaluate(expr, HELD.get(p["ucic"], set()), p)]
+    cond = compile_expr(expr, people, held, expand)
+    compiled = people.filter(cond).ucic.to_pyarrow().to_pylist()
+    python = [p["ucic"] for p in PEOPLE if evaluate(expr, HELD.get(p["ucic"], set()), p, expand)]
     assert sorted(compiled) == python, to_text(expr)
     assert isinstance(ibis.literal(1), ibis.expr.types.Scalar)

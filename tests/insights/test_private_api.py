@@ -9,7 +9,7 @@ from sightline.config import Settings
 from sightline.insights.refresh import run_refresh
 from sightline.insights.repository import Db, ucic_assignments
 from sightline.store import db
-from sightline.taxonomy import CONSUMER_MORTGAGE_LOAN, load_taxonomy
+from sightline.taxonomy import COMPETITIVE_FI_PRODUCTS, CONSUMER_MORTGAGE_LOAN, load_taxonomy
 from tests.conftest import PartnerKey
 from tests.insights import smallfi
 
@@ -87,11 +87,15 @@ def test_refresh_assigns_private_klis(
     wells = tax.code_for("competitive_bank:wells-fargo")
     body = {"name": "Banks elsewhere", "expression": f"kli({wells}) or ucic_type == 'B'"}
     code = client.post(URL.format("acme"), json=body, headers=acme.headers).json()["kli_code"]
+    branch = {"name": "Held away", "expression": f"kli({COMPETITIVE_FI_PRODUCTS})"}
+    code2 = client.post(URL.format("acme"), json=branch, headers=acme.headers).json()["kli_code"]
     run_refresh(settings, context.sessions, "acme", enrich=None)
-    holders = set()
+    holders: dict[int, set[str]] = {code: set(), code2: set()}
     with db.transaction(context.sessions) as session:
         for ucic in ("c1", "c2", "c3", "c4"):
             codes = {int(r[0]) for r in ucic_assignments(Db.of(session), "acme", ucic)}
-            if code in codes:
-                holders.add(ucic)
-    assert holders == {"c1", "c3"}
+            for c in holders:
+                if c in codes:
+                    holders[c].add(ucic)
+    assert holders[code] == {"c1", "c3"}
+    assert holders[code2] == {"c1"}  # the branch stands for every held-away product leaf

@@ -26,7 +26,7 @@ from sightline.insights.codes import CodeLookup, key_for
 from sightline.insights.compile import Compiled, compile_base, compile_rules, left_on_ucic
 from sightline.insights.engines import Engine
 from sightline.insights.inputs import load_inputs
-from sightline.insights.private import BAND_RULES, Attribute, Expr
+from sightline.insights.private import BAND_RULES, Attribute, Expand, Expr
 from sightline.insights.rules import BandRule, RuleSet
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,10 @@ def compute_assignments(
     codes: CodeLookup,
     scope: list[str] | None = None,
     private: list[PrivateKli] | None = None,
+    expand: Expand | None = None,
 ) -> ComputeResult:
+    """Assignments of the partner (or of the ``scope`` ucics); ``expand`` maps a code used in
+    a private KLI to its subtree (default: the packaged taxonomy)."""
     scope_table = None
     if scope is not None:
         scope_table = engine.from_arrow(
@@ -97,7 +100,9 @@ def compute_assignments(
         people = _people(compiled, rule_rows, rules)
         parts = [result]
         for p in private:
-            cond = private_expr.compile_expr(p.expression, people, assigned)
+            cond = private_expr.compile_expr(
+                p.expression, people, assigned, expand or taxonomy_subtree
+            )
             hit = people.filter(cond)
             parts.append(
                 hit.select(
@@ -120,6 +125,16 @@ def compute_assignments(
         customers=int(customers["n"][0].as_py() or 0),
         unmapped_keys=sorted(unmapped),
     )
+
+
+def taxonomy_subtree(code: int) -> tuple[int, ...]:
+    """``code`` and every KLI below it in the packaged taxonomy."""
+    from sightline.taxonomy import load_taxonomy
+
+    taxonomy = load_taxonomy()
+    if code not in taxonomy:
+        return (code,)
+    return (code, *taxonomy.descendants(code))
 
 
 def _code_map(distinct: pa.Table, rules: RuleSet, codes: CodeLookup) -> tuple[pa.Table, set[str]]:

@@ -10,7 +10,7 @@ unknown, and only a definite *true* assigns the KLI. Values are bound as literal
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -293,10 +293,20 @@ _PY_OPS = {
 }
 
 
-def evaluate3(expr: Expr, klis: set[int], attrs: Mapping[str, Any]) -> bool | None:
+Expand = Callable[[int], Iterable[int]]
+"""A KLI code → the codes it stands for: itself and every KLI below it in the taxonomy."""
+
+
+def _same(code: int) -> Iterable[int]:
+    return (code,)
+
+
+def evaluate3(
+    expr: Expr, klis: set[int], attrs: Mapping[str, Any], expand: Expand = _same
+) -> bool | None:
     """Three-valued (True/False/None=unknown), as SQL evaluates the compiled form."""
     if isinstance(expr, KliRef):
-        return expr.code in klis
+        return any(c in klis for c in expand(expr.code))
     if isinstance(expr, Compare):
         value = attrs.get(expr.attribute.value)
         if value is None:
@@ -305,9 +315,9 @@ def evaluate3(expr: Expr, klis: set[int], attrs: Mapping[str, Any]) -> bool | No
             value = float(value)
         return bool(_PY_OPS[expr.cmp](value, expr.value))
     if isinstance(expr, Not):
-        inner = evaluate3(expr.arg, klis, attrs)
+        inner = evaluate3(expr.arg, klis, attrs, expand)
         return None if inner is None else not inner
-    results = [evaluate3(a, klis, attrs) for a in expr.args]
+    results = [evaluate3(a, klis, attrs, expand) for a in expr.args]
     if isinstance(expr, And):
         if any(r is False for r in results):
             return False
@@ -317,16 +327,24 @@ def evaluate3(expr: Expr, klis: set[int], attrs: Mapping[str, Any]) -> bool | No
     return None if any(r is None for r in results) else False
 
 
-def evaluate(expr: Expr, klis: set[int], attrs: Mapping[str, Any]) -> bool:
-    """Does one customer (its KLI codes and attributes) get the private KLI?"""
-    return evaluate3(expr, klis, attrs) is True
+def evaluate(expr: Expr, klis: set[int], attrs: Mapping[str, Any], expand: Expand = _same) -> bool:
+    """Does one customer (its KLI codes and attributes) get the private KLI? ``kli(c)`` holds
+    when the customer has ``c`` or any code ``expand(c)`` gives (a branch stands for its
+    subtree)."""
+    return evaluate3(expr, klis, attrs, expand) is True
 
 
-def compile_expr(expr: Expr, people: ir.Table, assignments: ir.Table) -> ir.BooleanValue:
+def compile_expr(
+    expr: Expr, people: ir.Table, assignments: ir.Table, expand: Expand = _same
+) -> ir.BooleanValue:
     """The expression over ``people`` (one row per ucic with the :class:`Attribute` columns);
-    ``kli(c)`` is membership in ``assignments`` (ucic, kli_code)."""
+    ``kli(c)`` is membership in ``assignments`` (ucic, kli_code) of ``c`` or its subtree."""
     if isinstance(expr, KliRef):
-        holders = assignments.filter(assignments.kli_code == ibis.literal(expr.code))
+        codes = sorted(set(expand(expr.code)) | {expr.code})
+        if len(codes) == 1:
+            holders = assignments.filter(assignments.kli_code == ibis.literal(codes[0]))
+        else:
+            holders = assignments.filter(assignments.kli_code.isin(codes))
         return people.ucic.isin(holders.ucic)
     if isinstance(expr, Compare):
         column = people[expr.attribute.value]
@@ -343,8 +361,8 @@ def compile_expr(expr: Expr, people: ir.Table, assignments: ir.Table) -> ir.Bool
         }
         return ops[expr.cmp]
     if isinstance(expr, Not):
-        return ~compile_expr(expr.arg, people, assignments)
-    parts = [compile_expr(a, people, assignments) for a in expr.args]
+        return ~compile_expr(expr.arg, people, assignments, expand)
+    parts = [compile_expr(a, people, assignments, expand) for a in expr.args]
     out = parts[0]
     for p in parts[1:]:
         out = (out & p) if isinstance(expr, And) else (out | p)

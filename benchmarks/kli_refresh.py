@@ -1,0 +1,177 @@
+"""KLI refresh at scale on DuckDB: a full refresh (enrichment included) and an incremental one.
+
+The lake is written directly (DuckDB, vectorised) in the layout ingestion produces, so sizes of
+millions of customers are quick to set up: transactions replay a pool of realistic descriptors
+(taken from a small ``sightline synth`` run: card purchases, ACH loan payments, payroll, P2P…)
+over random customers and days; customers and one account snapshot per customer complete it.
+
+    .venv/bin/python benchmarks/kli_refresh.py --customers 100000 --transactions 1000000
+    .venv/bin/python benchmarks/kli_refresh.py --customers 1000000 --transactions 10000000
+
+Prints the time of each phase (enrich, compute, publish), time per million transactions, peak
+memory (max RSS of the process: DuckDB runs in it) and the incremental refresh after one more
+day's file. DuckDB runs with threads=2 and memory_limit (default 16GB), spilling to a temp dir.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+from sightline.config import Settings
+from sightline.insights.engines import DuckDBEngine
+from sightline.insights.refresh import run_refresh
+from sightline.partners import service as partners
+from sightline.store import db
+from sightline.synth.generator import SynthConfig, generate
+
+PARTNER = "scale"
+END = date(2026, 10, 31)
+DAYS = 180
+
+
+def peak_rss_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+
+
+def descriptor_pool(work: Path) -> Path:
+    """Distinct (description, mcc, channel, direction, amount) rows from a small synth run."""
+    out = work / "pool.parquet"
+    synth = work / "synth-pool"
+    generate(SynthConfig(customers=1500, months=3, seed=7, out=synth, format="parquet"))
+    con = duckdb.connect()
+    src = synth / "transactions" / "*.parquet"
+    con.execute(
+        "COPY (SELECT row_number() OVER () - 1 AS pid, * FROM (SELECT description, mcc, channel,"
+        f" direction, amount FROM read_parquet('{src}') USING SAMPLE 60000 ROWS))"
+        f" TO '{out}' (FORMAT parquet)"
+    )
+    con.close()
+    shutil.rmtree(synth, ignore_errors=True)
+    return out
+
+
+def write_lake(lake: Path, pool: Path, customers: int, txns: int, *, day_only: date | None,
+               run_id: str, seed: int, threads: int) -> None:  # fmt: skip
+    """Raw transactions (all days, or one day), plus customers and accounts when full."""
+    con = duckdb.connect(config={"threads": threads, "memory_limit": "8GB"})
+    con.execute("SELECT setseed(?)", [seed / 1000])
+    (n_pool,) = con.execute("SELECT count(*) FROM read_parquet(?)", [str(pool)]).fetchone()  # type: ignore[misc]
+    now = datetime.now(UTC)
+    day_expr = "DATE '{}'".format(day_only.isoformat()) if day_only else (
+        f"DATE '{END.isoformat()}' - CAST(hash(r * 7 + {seed}) % {DAYS} AS INTEGER)"
+    )  # fmt: skip
+    tx_dir = lake / "transactions" / f"partner={PARTNER}"
+    tx_dir.mkdir(parents=True, exist_ok=True)
+    con.execute(
+        f"""
+        COPY (
+          SELECT 'T{run_id}-' || r AS txn_id,
+                 'C' || lpad(CAST(hash(r * 13 + {seed}) % {customers} AS VARCHAR), 8, '0') AS ucic,
+                 NULL::VARCHAR AS member_id,
+                 'A' || lpad(CAST(hash(r * 13 + {seed}) % {customers} AS VARCHAR), 8, '0') AS account_id,
+                 {day_expr} AS posted_at,
+                 p.amount, p.direction, p.channel, p.mcc, p.description,
+                 NULL::VARCHAR AS card_number_last4, NULL::VARCHAR AS card_number_token,
+                 '{PARTNER}' AS partner_id, '{run_id}' AS ingest_run_id,
+                 TIMESTAMPTZ '{now.isoformat()}' AS ingested_at,
+                 {day_expr} AS date
+          FROM range({txns}) t(r)
+          JOIN read_parquet('{pool}') p ON p.pid = hash(r * 31 + {seed}) % {n_pool}
+        ) TO '{tx_dir}' (FORMAT parquet, PARTITION_BY (date), FILENAME_PATTERN '{run_id}-{{i}}',
+                         OVERWRITE_OR_IGNORE true, COMPRESSION zstd)
+        """
+    )
+    if day_only is None:
+        for feed, select in (
+            (
+                "customers",
+                f"""'C' || lpad(CAST(r AS VARCHAR), 8, '0') AS ucic, NULL::VARCHAR AS member_id,
+                    CASE WHEN r % 20 = 0 THEN 'B' ELSE 'I' END AS ucic_type,
+                    1940 + CAST(hash(r) % 60 AS INTEGER) AS birth_year,
+                    DATE '2000-01-01' + CAST(hash(r + 1) % 9000 AS INTEGER) AS customer_since,
+                    CAST(20000 + hash(r + 2) % 200000 AS DECIMAL(18,2)) AS annual_income,
+                    DATE '{END}' AS as_of""",
+            ),
+            (
+                "accounts",
+                f"""'A' || lpad(CAST(r AS VARCHAR), 8, '0') AS account_id,
+                    'C' || lpad(CAST(r AS VARCHAR), 8, '0') AS ucic,
+                    CASE WHEN r % 7 = 0 THEN 'mortgage' ELSE 'checking' END AS product,
+                    CAST((hash(r + 3) % 5000000) / 100.0 AS DECIMAL(18,2)) AS balance,
+                    DATE '2000-01-01' + CAST(hash(r + 4) % 9000 AS INTEGER) AS open_date,
+                    'open' AS status, DATE '{END}' AS as_of""",
+            ),
+        ):
+            folder = lake / feed / f"partner={PARTNER}" / f"date={END}"
+            folder.mkdir(parents=True, exist_ok=True)
+            con.execute(
+                f"COPY (SELECT *, '{PARTNER}' AS partner_id, '{run_id}' AS ingest_run_id,"
+                f" TIMESTAMPTZ '{now.isoformat()}' AS ingested_at FROM (SELECT {select}"
+                f" FROM range({customers}) t(r))) TO '{folder / (run_id + '-0.parquet')}'"
+                " (FORMAT parquet, COMPRESSION zstd)"
+            )
+    con.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--customers", type=int, default=100_000)
+    ap.add_argument("--transactions", type=int, default=1_000_000)
+    ap.add_argument("--memory-limit", default="16GB")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--keep", action="store_true", help="Keep the work directory.")
+    args = ap.parse_args()
+
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="kli-refresh-"))
+    work.mkdir(parents=True, exist_ok=True)
+    settings = Settings(env="development", data_dir=work / "data", log_level="WARNING")
+    url = settings.resolved_database_url
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    sessions = db.make_sessionmaker(engine)
+    with db.transaction(sessions) as s:
+        partners.create_partner(s, PARTNER, name="Scale FI")
+
+    t0 = time.perf_counter()
+    pool = descriptor_pool(work)
+    write_lake(settings.lake_dir, pool, args.customers, args.transactions, day_only=None,
+               run_id="full", seed=1, threads=args.threads)  # fmt: skip
+    print(f"lake written in {time.perf_counter() - t0:.1f}s "
+          f"({args.customers:,} customers, {args.transactions:,} transactions)")  # fmt: skip
+
+    def duck() -> DuckDBEngine:
+        return DuckDBEngine(threads=args.threads, memory_limit=args.memory_limit,
+                            temp_dir=work / "spill")  # fmt: skip
+
+    full = run_refresh(settings, sessions, PARTNER, full=True, as_of=END, engine=duck())
+    per_m = full.duration_seconds / (args.transactions / 1e6)
+    print(f"full refresh: {full.duration_seconds:.1f}s  phases={full.timings}")
+    print(f"  customers={full.customers:,} assignments={full.assignments:,} "
+          f"enriched={full.transactions_enriched:,}")  # fmt: skip
+    print(f"  {per_m:.2f} s per million transactions; peak RSS {peak_rss_gib():.2f} GiB")
+
+    day = END + timedelta(days=1)
+    daily = max(1, args.transactions // DAYS)
+    write_lake(settings.lake_dir, pool, args.customers, daily, day_only=day,
+               run_id="day1", seed=2, threads=args.threads)  # fmt: skip
+    inc = run_refresh(settings, sessions, PARTNER, as_of=day, engine=duck())
+    print(f"incremental after one day ({daily:,} transactions): {inc.duration_seconds:.1f}s "
+          f"phases={inc.timings} customers={inc.customers:,} "
+          f"({inc.duration_seconds / full.duration_seconds:.1%} of full)")  # fmt: skip
+    print(f"peak RSS {peak_rss_gib():.2f} GiB")
+    engine.dispose()
+    if not args.keep and args.workdir is None:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
