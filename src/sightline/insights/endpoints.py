@@ -474,7 +474,7 @@ async def kli_export(
     export` for names."""
     reader = reader_of(request)
     db = await anyio.to_thread.run_sync(reader.fresh)
-    cur = db.raw.cursor()
+    cur = KliReader.streaming_cursor(db)
     await anyio.to_thread.run_sync(
         lambda: cur.execute(db.sql(repo.EXPORT_ALL), (partner_id, partner_id))
     )

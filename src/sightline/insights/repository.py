@@ -295,6 +295,15 @@ class KliReader:
         """A new connection of its own (a long export must not share the per-thread one)."""
         return Db(self._connect(), "sqlite" if self.sqlite else "postgresql")
 
+    @staticmethod
+    def streaming_cursor(db: Db) -> Any:
+        """A cursor that streams a large result: on PostgreSQL a server-side cursor (inside a
+        transaction), otherwise psycopg would fetch the whole result into memory first."""
+        if db.sqlite:
+            return db.raw.cursor()
+        db.raw.autocommit = False
+        return db.raw.cursor(name="kli_export")
+
     def close(self) -> None:
         with self._lock:
             conns, self._all = self._all, []
