@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -145,7 +146,13 @@ def private_kli(db: Db, partner_id: str, code: int) -> Kli | None:
 
 def partner_tree(db: Db, partner_id: str) -> Taxonomy:
     """The public taxonomy plus this partner's PRIVATE KLIs (and nobody else's)."""
-    return load_taxonomy().overlay(private_klis(db, partner_id))
+    return _overlay(tuple(private_klis(db, partner_id)))
+
+
+@functools.lru_cache(maxsize=64)
+def _overlay(private: tuple[Kli, ...]) -> Taxonomy:
+    # keyed by the private KLIs themselves, so a change to them is a new entry, never stale
+    return load_taxonomy().overlay(private)
 
 
 def next_private_code(session: Session) -> int:
