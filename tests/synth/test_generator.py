@@ -470,3 +470,34 @@ def test_new_customers_transactions_follow_their_funnel(
         u = str(e["ucic"] or m2u[str(e["member_id"])])
         amount = e["attributes"]["amount"]  # type: ignore[index]
         assert (u, str(e["occurred_at"])[:10], amount) in deposits, e
+
+
+def test_big_months_are_generated_in_day_ranges(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sightline.synth import generator
+
+    whole = make(tmp_path / "whole", customers=150)
+    monkeypatch.setattr(generator, "ROWS_PER_PART", 2000)
+    assert len(generator._month_parts(150, 0, 30)) >= 4
+    split = make(tmp_path / "split", customers=150)
+    for f in (split.out / "transactions").glob("*.csv"):
+        lines = f.read_text().splitlines()
+        assert sum(1 for line in lines if line.startswith('"txn_id"')) == 1
+    tx = read_strings(split.out / "transactions")
+    posted = tx.column("posted_at").to_pylist()
+    assert posted == sorted(posted)
+    tt = truth(split.out, "transactions_truth")
+    assert tx.column("txn_id").to_pylist() == tt.column("txn_id").to_pylist()
+    assert len(set(posted)) == 92
+    ratio = split.transactions / whole.transactions
+    assert 0.9 < ratio < 1.1
+    # Same customers, accounts and held-away products: only the draws of the month differ.
+    assert (
+        digest(split.out)["customers/customers-2026-10-31.csv"]
+        == digest(whole.out)["customers/customers-2026-10-31.csv"]
+    )
+    joined_split = _joined(split.out)
+    held = truth(split.out, "held_away").to_pylist()
+    paid = {(r["ucic"], r["competitive_fi"], r["fi_product"]) for r in joined_split}
+    assert all((h["ucic"], h["institution_id"], h["product"]) in paid for h in held)

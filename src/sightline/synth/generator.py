@@ -133,6 +133,30 @@ class _Writer:
         self.out = out
         self.fmt = fmt
         self.files: list[Path] = []
+        self._open: dict[Path, pcsv.CSVWriter | pq.ParquetWriter] = {}
+
+    def append(self, feed: str, stem: str, table: pa.Table, *, close: bool) -> None:
+        """Write ``table`` to a file that stays open for more parts until ``close``."""
+        folder = self.out / feed
+        folder.mkdir(parents=True, exist_ok=True)
+        truth = feed == "truth"
+        if not truth:
+            table = _conform(table, feed, self.fmt)
+        csv = self.fmt == "csv" and not truth
+        path = folder / (f"{stem}.csv" if csv else f"{stem}.parquet")
+        out = self._open.get(path)
+        if out is None:
+            if csv:
+                options = pcsv.WriteOptions(quoting_style="needed")
+                out = pcsv.CSVWriter(path, table.schema, write_options=options)
+            else:
+                out = pq.ParquetWriter(path, table.schema, compression="zstd")
+            self._open[path] = out
+        out.write_table(table)
+        if close:
+            out.close()
+            del self._open[path]
+            self.files.append(path)
 
     def feed(self, feed: str, stem: str, table: pa.Table) -> None:
         folder = self.out / feed
@@ -202,21 +226,25 @@ def generate(
     gen = MonthGenerator(pop, catalog, config.seed)
     n_txn = 0
     ind_txn = 0
-    # Files are encoded and written on a second thread while the next month is generated
-    # (Arrow's writers release the GIL); at most one month waits to be written.
+    # Files are encoded and written on a second thread while the next part is generated
+    # (Arrow's writers release the GIL); at most one part waits to be written. A month of a big
+    # FI is generated in day ranges so that its rows fit in memory.
     with ThreadPoolExecutor(max_workers=1) as io_thread:
         pending: Future[None] | None = None
         for m, (y, mo, first, last) in enumerate(window.months()):
-            rows = gen.month(m, first, last)
             month = f"{y:04d}-{mo:02d}"
-            feed, truth = _transaction_tables(pop, catalog, rows, n_txn, m)
-            n_txn += feed.num_rows
-            ind_txn += int((~pop.is_business[rows.cust]).sum())
-            del rows
-            if pending is not None:
-                pending.result()
-            pending = io_thread.submit(_write_month, writer, month, feed, truth)
-            say(f"transactions {month}: {feed.num_rows:,}")
+            parts = _month_parts(config.customers, first, last)
+            for k, (a, b) in enumerate(parts):
+                rows = gen.month(m, first, last, (k, a, b))
+                feed, truth = _transaction_tables(pop, catalog, rows, n_txn, m)
+                n_txn += feed.num_rows
+                ind_txn += int((~pop.is_business[rows.cust]).sum())
+                del rows
+                if pending is not None:
+                    pending.result()
+                done = k == len(parts) - 1
+                pending = io_thread.submit(_write_part, writer, month, feed, truth, done)
+            say(f"transactions {month}")
         if pending is not None:
             pending.result()
     say("events")
@@ -402,9 +430,23 @@ def _bounded(text: pa.Array, width: int) -> pa.Array:
     return pc.utf8_slice_codeunits(text, 0, width) if longest > width else text
 
 
-def _write_month(writer: _Writer, month: str, feed: pa.Table, truth: pa.Table) -> None:
-    writer.feed("transactions", f"transactions-{month}", feed)
-    writer.truth(f"transactions_truth-{month}", truth)
+def _write_part(
+    writer: _Writer, month: str, feed: pa.Table, truth: pa.Table, last_part: bool
+) -> None:
+    writer.append("transactions", f"transactions-{month}", feed, close=last_part)
+    writer.append("truth", f"transactions_truth-{month}", truth, close=last_part)
+
+
+ROWS_PER_PART = 6_000_000
+
+
+def _month_parts(customers: int, first: int, last: int) -> list[tuple[int, int]]:
+    """Day ranges of a month generated at a time: about ROWS_PER_PART transactions each."""
+    days = last - first + 1
+    expected = customers * 60 * days / 30.4
+    k = int(min(days, max(1, np.ceil(expected / ROWS_PER_PART))))
+    edges = np.linspace(first, last + 1, k + 1).astype(np.int64)
+    return [(int(edges[i]), int(edges[i + 1]) - 1) for i in range(k)]
 
 
 def _transaction_tables(

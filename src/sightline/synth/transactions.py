@@ -263,23 +263,29 @@ class MonthGenerator:
         )
 
     # -- month ---------------------------------------------------------------------------------
-    def month(self, m: int, first: int, last: int) -> Rows:
-        rng = np.random.default_rng([self.seed, 1000 + m])
+    def month(
+        self, m: int, first: int, last: int, part: tuple[int, int, int] | None = None
+    ) -> Rows:
+        """Transactions of month ``m`` (days ``first``..``last``); ``part`` = (index, from day,
+        to day) restricts them to a slice of the month, so a big FI fits in memory."""
+        k, a, b = part if part is not None else (0, first, last)
+        rng = np.random.default_rng([self.seed, 1000 + m, k])
         pop = self.pop
-        lo = np.maximum(first, pop.start_day)
-        hi = np.minimum(last, pop.stop_day - 1)
+        lo = np.maximum(a, pop.start_day)
+        hi = np.minimum(b, pop.stop_day - 1)
+        card_lo = np.maximum(lo, pop.card_day)
         parts: list[Rows] = []
-        card_rows = self._card_purchases(rng, first, last, np.maximum(lo, pop.card_day), hi)
+        card_rows = self._card_purchases(rng, first, last, card_lo, hi)
         parts.append(card_rows)
-        parts.append(self._refunds(rng, card_rows, last))
+        parts.append(self._refunds(rng, card_rows, b))
         parts.append(self._foreign_fees(rng, card_rows))
-        parts.append(self._subscription_rows(rng, first, np.maximum(lo, pop.card_day), hi))
+        parts.append(self._subscription_rows(rng, first, card_lo, hi))
         parts.append(self._bills(rng, first, lo, hi))
-        parts.append(self._income(rng, first, last, lo, hi))
+        parts.append(self._income(rng, first, last, lo, hi, (a, b)))
         parts.append(self._held_away(rng, m, lo, hi))
         parts.append(self._p2p(rng, m, lo, hi))
-        parts.append(self._atm(rng, np.maximum(lo, pop.card_day), hi))
-        parts.append(self._funding(rng, first, last, hi))
+        parts.append(self._atm(rng, card_lo, hi))
+        parts.append(self._funding(rng, lo, hi))
         parts.append(self._checks(rng, lo, hi))
         parts.append(self._transfers(rng, first, lo, hi))
         parts.append(self._fees_interest(rng, last, lo, hi))
@@ -361,14 +367,12 @@ class MonthGenerator:
                 ev = pop.life[event]
                 card_from = np.clip(pop.card_day, 0, pop.window.n_days - 1)
                 at = np.clip(ev + offset, card_from, pop.window.n_days - 1)
-                who = np.flatnonzero((ev < NEVER) & (at >= first) & (at <= last))
+                who = np.flatnonzero((ev < NEVER) & (at >= lo) & (at <= hi))
                 streams.append((who, at[who]))
             if seg.key == self.first_purchase_segment:
                 # A new customer's first card purchase is on the funnel's first_card_purchase day.
                 cd = pop.card_day
-                who = np.flatnonzero(
-                    (pop.since_day >= 0) & (cd >= first) & (cd <= last) & (cd <= hi)
-                )
+                who = np.flatnonzero((pop.since_day >= 0) & (cd >= lo) & (cd <= hi))
                 streams.append((who, cd[who]))
             cust = np.concatenate([s[0] for s in streams])
             day = np.concatenate([s[1] for s in streams])
@@ -537,10 +541,18 @@ class MonthGenerator:
             )
         return Rows.concat(parts)
 
-    def _income(self, rng: np.random.Generator, first: int, last: int, lo: I64, hi: I64) -> Rows:
+    def _income(
+        self,
+        rng: np.random.Generator,
+        first: int,
+        last: int,
+        lo: I64,
+        hi: I64,
+        span: tuple[int, int],
+    ) -> Rows:
         pop, c = self.pop, self.cat
         parts = []
-        days = np.arange(first, last + 1, dtype=np.int64)
+        days = np.arange(span[0], span[1] + 1, dtype=np.int64)
         # Paydays: biweekly on the anchor, semi-monthly on the 15th and last, monthly on the last.
         bi = ((days[None, :] - pop.pay_anchor[:, None]) % 14 == 0) & (pop.pay_freq[:, None] == 0)
         dom = days - first + 1
@@ -686,7 +698,7 @@ class MonthGenerator:
         cust = held.cust[rows]
         # Held-away payments keep flowing while the customer banks here (from the first day
         # the account is used until it closes).
-        ok = (day >= pop.start_day[cust]) & (day < pop.stop_day[cust])
+        ok = (day >= lo[cust]) & (day <= hi[cust])
         rows, day, cust = rows[ok], day[ok], cust[ok]
         products = np.array([held.product[i] for i in rows], dtype=object)
         vary = np.where(
@@ -728,7 +740,7 @@ class MonthGenerator:
                     due_mask = held.entity[due] == sent_ent
                     due, due_day = due[due_mask], due_day[due_mask]
                     dc = held.cust[due]
-                    keep = (due_day >= pop.start_day[dc]) & (due_day < pop.stop_day[dc])
+                    keep = (due_day >= lo[dc]) & (due_day <= hi[dc])
                     cust = np.concatenate([cust, dc[keep]])
                     day = np.concatenate([day, due_day[keep]])
                 whole = rng.random(len(cust)) < 0.7
@@ -752,11 +764,11 @@ class MonthGenerator:
                 )
         return Rows.concat(parts)
 
-    def _funding(self, rng: np.random.Generator, first: int, last: int, hi: I64) -> Rows:
+    def _funding(self, rng: np.random.Generator, lo: I64, hi: I64) -> Rows:
         """The opening deposit of each new customer, on the account_funded day."""
         pop, c = self.pop, self.cat
         day = pop.start_day
-        who = np.flatnonzero((pop.since_day >= 0) & (day >= first) & (day <= last) & (day <= hi))
+        who = np.flatnonzero((pop.since_day >= 0) & (day >= lo) & (day <= hi))
         method = pop.fund_method[who]
         out = []
         for code, (channel, kind, generic) in enumerate(
