@@ -189,22 +189,35 @@ _SPARK: dict[str, SparkSession] = {}
 
 
 def spark_session(master: str = "local[2]", shuffle_partitions: int = 4) -> SparkSession:
-    """A local Spark session for one machine (tests, small FIs); reused within the process."""
+    """The Spark session to compute on, reused within the process.
+
+    Under ``spark-submit`` (or any process that already has a session or a ``spark.master``
+    setting) that session/cluster is used as configured; otherwise a local session with
+    ``master`` (one machine: tests, small FIs)."""
     if "default" in _SPARK:
         return _SPARK["default"]
+    from pyspark import SparkConf
     from pyspark.sql import SparkSession
 
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        _SPARK["default"] = active
+        return active
+    builder = SparkSession.builder
+    if not SparkConf().contains("spark.master"):
+        builder = (
+            builder.master(master)
+            .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+            .config("spark.ui.enabled", "false")
+            .config("spark.driver.memory", "2g")
+        )
     session = (
-        SparkSession.builder.master(master)
-        .appName("sightline")
-        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
-        .config("spark.ui.enabled", "false")
+        builder.appName("sightline")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.adaptive.enabled", "true")
         .config("spark.sql.adaptive.coalescePartitions.enabled", "true")
         .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.driver.memory", "2g")
         .getOrCreate()
     )
     _SPARK["default"] = session

@@ -118,10 +118,13 @@ def compute_assignments(
                 )
             )
         result = ibis.union(*parts)
-    fetched = engine.to_arrow(result.mutate(amount=result.amount.cast(dt.string)))
+    ordered = result.mutate(amount=result.amount.cast(dt.string)).order_by(
+        ["ucic", "kli_code", "rule"]
+    )
+    fetched = engine.to_arrow(ordered)
     customers = engine.to_arrow(compiled.attributes.aggregate(n=compiled.attributes.count()))
     return ComputeResult(
-        assignments=finish(fetched),
+        assignments=finish(fetched, presorted=True),
         customers=int(customers["n"][0].as_py() or 0),
         unmapped_keys=sorted(unmapped),
     )
@@ -191,12 +194,13 @@ def _people(c: Compiled, rule_rows: ir.Table, rules: RuleSet) -> ir.Table:
     return people.select("ucic", *[a.value for a in Attribute])
 
 
-def finish(t: pa.Table) -> pa.Table:
+def finish(t: pa.Table, *, presorted: bool = False) -> pa.Table:
     """One row per (ucic, kli_code) — the first by rule id when two rules give the same KLI —
     with strength rounded to 4 places and the evidence as JSON text."""
     if t.num_rows == 0:
         return ASSIGNMENT_SCHEMA.empty_table()
-    t = t.sort_by([("ucic", "ascending"), ("kli_code", "ascending"), ("rule", "ascending")])
+    if not presorted:
+        t = t.sort_by([("ucic", "ascending"), ("kli_code", "ascending"), ("rule", "ascending")])
     ucic, code = t["ucic"], t["kli_code"]
     if t.num_rows > 1:
         same = pc.and_(
@@ -216,10 +220,19 @@ def finish(t: pa.Table) -> pa.Table:
     )
 
 
+def _has(col: pa.ChunkedArray | pa.Array, text: str) -> bool:
+    return bool(pc.any(pc.match_substring(col, text)).as_py())
+
+
 def _json_str(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
-    escaped = pc.replace_substring(col, "\\", "\\\\")
-    escaped = pc.replace_substring(escaped, '"', '\\"')
-    escaped = pc.replace_substring_regex(escaped, r"[\x00-\x1f]", "")
+    """A JSON string literal per value (escapes only when needed: ids rarely need any)."""
+    escaped = col
+    if _has(col, "\\"):
+        escaped = pc.replace_substring(escaped, "\\", "\\\\")
+    if _has(col, '"'):
+        escaped = pc.replace_substring(escaped, '"', '\\"')
+    if not pc.all(pc.fill_null(pc.utf8_is_printable(col), True)).as_py():
+        escaped = pc.replace_substring_regex(escaped, r"[\x00-\x1f\x7f]", "")
     return pc.binary_join_element_wise('"', escaped, '"', "")
 
 
