@@ -3,7 +3,7 @@
 It generates a synthetic FI, starts the API server (with its landing-folder watcher), drops the
 FI's files into the landing folder exactly as an SFTP client would (write to a temporary name,
 then rename), posts the onboarding events through the signed webhook endpoint over real HTTP,
-enriches the transactions, refreshes the KLIs, and prints a ready API key with example calls.
+enriches the transactions and refreshes the KLIs, then prints a ready API key with example calls.
 Every step goes through the same services as production; nothing is loaded behind the API's back.
 """
 
@@ -30,7 +30,9 @@ from sightline.api.app import create_app
 from sightline.api.context import AppContext
 from sightline.config import Settings
 from sightline.errors import SightlineError
+from sightline.ingest.service import flush_events
 from sightline.ingest.watcher import ARCHIVE, FAILED, ensure_layout
+from sightline.insights.refresh import run_refresh
 from sightline.partners import repository as partner_repo
 from sightline.partners import service as partners
 from sightline.store import db
@@ -122,7 +124,7 @@ class BackgroundServer:
         self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
         self.base_url = f"http://{settings.host}:{settings.port}"
 
-    def start(self, timeout: float = 30.0) -> None:
+    def start(self, timeout: float = 120.0) -> None:
         self.thread.start()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -307,6 +309,19 @@ def run_demo(
         )
         result.counts |= {f"events_{k}": v for k, v in events.items()}
         result.counts |= {f"files_{k}": v for k, v in landed.items()}
+
+        done = timed("refresh")
+        flushed = flush_events(ctx.sessions, settings, opts.partner_id)
+        if flushed is not None:
+            say(f"events flushed to the lake: {flushed.stored:,} stored ({flushed.run_id})")
+        refreshed = run_refresh(settings, ctx.sessions, opts.partner_id, full=True, trigger="demo")
+        done()
+        say(
+            f"refresh {refreshed.refresh_id}: {refreshed.transactions_enriched:,} transactions "
+            f"enriched, {refreshed.assignments:,} KLI assignments for "
+            f"{refreshed.customers:,} customers in {refreshed.duration_seconds:.1f}s"
+        )
+        result.counts |= {"assignments": refreshed.assignments, "customers": refreshed.customers}
     except BaseException:
         server.stop()
         raise

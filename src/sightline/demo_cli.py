@@ -31,6 +31,8 @@ def demo(
         result, server = run_demo(settings(), opts, console)
     except SightlineError as exc:
         fail(str(exc))
+    except Exception as exc:  # the edge: a clean message, never a traceback
+        fail(f"the demo stopped: {type(exc).__name__}: {exc}")
     console.rule("[bold green]Sightline is ready")
     console.print(f"API:       {result.base_url}   (OpenAPI: {result.base_url}/docs)")
     console.print(f"partner:   {result.partner_id}")
