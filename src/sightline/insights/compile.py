@@ -51,6 +51,7 @@ BIG_MONEY = dt.Decimal(38, 2)
 GROUP_COLS = (
     "ucic",
     "merchant_id",
+    "payee_name",
     "category_group",
     "category",
     "competitive_fi_id",
@@ -95,6 +96,15 @@ def txn_base(inputs: Inputs, windows: tuple[int, ...]) -> ir.Table:
     """One pass over the transactions: per (ucic, counterparty, …) group, every window's
     figures as conditional aggregates."""
     t = inputs.txns
+    # unmatched counterparties (an employer's payroll, a pension) keep their cleansed name so
+    # "new payee" signals can see them; matched ones are identified by merchant/institution
+    t = t.mutate(
+        payee_name=ibis.ifelse(
+            t.merchant_id.isnull() & t.competitive_fi_id.isnull(),
+            t.merchant_name.upper(),
+            ibis.null(dt.string),
+        )
+    )
     aggs: dict[str, ir.Value] = {
         "first_seen": t.posted_at.min(),
         "last_seen": t.posted_at.max(),
@@ -436,7 +446,10 @@ def signal_table(c: Compiled, s: Signal) -> ir.Table:
             txn_hi=NULL_STR,
         )
     assert isinstance(s, NewPayeeSignal)
-    b = b.mutate(payee=b.merchant_id.fill_null(b.competitive_fi_id))
+    if s.per == "category":
+        b = b.mutate(payee=b.category)
+    else:
+        b = b.mutate(payee=b.merchant_id.fill_null(b.competitive_fi_id).fill_null(b.payee_name))
     b = b.filter(b.payee.notnull())
     p = b.group_by(["ucic", "payee"]).aggregate(
         first=b.first_seen.min(),

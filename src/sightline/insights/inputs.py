@@ -28,6 +28,7 @@ TXN_SCHEMA: dict[str, dt.DataType] = {
     "amount": MONEY,
     "direction": dt.string,
     "merchant_id": dt.string,
+    "merchant_name": dt.string,
     "category_group": dt.string,
     "category": dt.string,
     "competitive_fi_id": dt.string,

@@ -339,6 +339,11 @@ class NewPayeeSignal(_Model):
         description="Also require another matching counterparty seen before the window "
         "(payroll from a new employer *replacing* an old one).",
     )
+    per: Literal["counterparty", "category"] = Field(
+        "counterparty",
+        description="What must be new: the counterparty (merchant, institution or, unmatched, "
+        "its cleansed name) or the category (a first purchase of baby goods at all).",
+    )
 
     @model_validator(mode="after")
     def _lookback(self) -> NewPayeeSignal:
