@@ -97,7 +97,7 @@ def events(pop: Population, rng: np.random.Generator) -> tuple[I64, pa.Array]:
     )
     # Movers change address.
     movers = np.flatnonzero(pop.move_day < NEVER)
-    cities = pop_cities(pop)
+    cities = _cities()
     if len(movers):
         c1 = pop.city1[movers]
         cust_l.append(movers)
@@ -193,7 +193,7 @@ def events(pop: Population, rng: np.random.Generator) -> tuple[I64, pa.Array]:
     return day, line
 
 
-def pop_cities(pop: Population) -> tuple[list[str], list[str], list[str]]:
+def _cities() -> tuple[list[str], list[str], list[str]]:
     """City, state and ZIP prefix of each built-in city."""
     return (
         [c[0] for c in names.CITIES],

@@ -191,10 +191,3 @@ BUSINESS_NOUNS = (
     "Catering", "Cleaning Services", "Construction", "Photography", "Fitness", "Accounting",
     "Trucking", "Florist", "Coffee House", "Barber Shop", "Hardware", "Law Office", "Realty",
 )  # fmt: skip
-
-UNIVERSITY_NAMES = (
-    "State University",
-    "Community College",
-    "Technical Institute",
-    "University",
-)

@@ -62,22 +62,6 @@ FUNNEL_STAGES = (
 )
 FUND_METHODS = ("ach", "card", "check", "cash")
 FUND_WEIGHTS = (0.55, 0.25, 0.12, 0.08)
-HELD_AWAY_PRODUCTS = (
-    "mortgage",
-    "heloc",
-    "auto_loan",
-    "credit_card",
-    "student_loan",
-    "personal_loan",
-    "investment",
-    "insurance",
-    "deposit",
-    "p2p",
-    "bnpl",
-    "crypto",
-    "payday",
-    "ewa",
-)
 # Product: (typical monthly payment $, spread) for held-away payments.
 HELD_AWAY_PAYMENT = {
     "mortgage": (1750.0, 0.35),
