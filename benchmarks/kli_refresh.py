@@ -65,18 +65,19 @@ def write_lake(lake: Path, pool: Path, customers: int, txns: int, *, day_only: d
     con.execute("SELECT setseed(?)", [seed / 1000])
     (n_pool,) = con.execute("SELECT count(*) FROM read_parquet(?)", [str(pool)]).fetchone()  # type: ignore[misc]
     now = datetime.now(UTC)
-    day_expr = "DATE '{}'".format(day_only.isoformat()) if day_only else (
+    day_expr = f"DATE '{day_only.isoformat()}'" if day_only else (
         f"DATE '{END.isoformat()}' - CAST(hash(r * 7 + {seed}) % {DAYS} AS INTEGER)"
     )  # fmt: skip
+    cust = f"hash(r * 13 + {seed}) % {customers}"
     tx_dir = lake / "transactions" / f"partner={PARTNER}"
     tx_dir.mkdir(parents=True, exist_ok=True)
     con.execute(
         f"""
         COPY (
           SELECT 'T{run_id}-' || r AS txn_id,
-                 'C' || lpad(CAST(hash(r * 13 + {seed}) % {customers} AS VARCHAR), 8, '0') AS ucic,
+                 'C' || lpad(CAST({cust} AS VARCHAR), 8, '0') AS ucic,
                  NULL::VARCHAR AS member_id,
-                 'A' || lpad(CAST(hash(r * 13 + {seed}) % {customers} AS VARCHAR), 8, '0') AS account_id,
+                 'A' || lpad(CAST({cust} AS VARCHAR), 8, '0') AS account_id,
                  {day_expr} AS posted_at,
                  p.amount, p.direction, p.channel, p.mcc, p.description,
                  NULL::VARCHAR AS card_number_last4, NULL::VARCHAR AS card_number_token,
@@ -127,7 +128,8 @@ def main() -> None:
     ap.add_argument("--transactions", type=int, default=1_000_000)
     ap.add_argument("--memory-limit", default="16GB")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--workdir", type=Path, default=None,
+                    help="Work directory; a lake already written there is reused.")  # fmt: skip
     ap.add_argument("--keep", action="store_true", help="Keep the work directory.")
     args = ap.parse_args()
 
@@ -138,15 +140,26 @@ def main() -> None:
     db.upgrade(url)
     engine = db.make_engine(url)
     sessions = db.make_sessionmaker(engine)
-    with db.transaction(sessions) as s:
-        partners.create_partner(s, PARTNER, name="Scale FI")
-
-    t0 = time.perf_counter()
-    pool = descriptor_pool(work)
-    write_lake(settings.lake_dir, pool, args.customers, args.transactions, day_only=None,
-               run_id="full", seed=1, threads=args.threads)  # fmt: skip
-    print(f"lake written in {time.perf_counter() - t0:.1f}s "
-          f"({args.customers:,} customers, {args.transactions:,} transactions)")  # fmt: skip
+    reuse = (work / "lake-done").exists()
+    if not reuse:
+        shutil.rmtree(settings.data_dir, ignore_errors=True)
+        db.upgrade(url)
+        with db.transaction(sessions) as s:
+            partners.create_partner(s, PARTNER, name="Scale FI")
+        t0 = time.perf_counter()
+        pool = descriptor_pool(work)
+        write_lake(settings.lake_dir, pool, args.customers, args.transactions, day_only=None,
+                   run_id="full", seed=1, threads=args.threads)  # fmt: skip
+        (work / "lake-done").write_text("ok")
+        print(f"lake written in {time.perf_counter() - t0:.1f}s "
+              f"({args.customers:,} customers, {args.transactions:,} transactions)")  # fmt: skip
+    else:
+        pool = work / "pool.parquet"
+        # back to the state before the refresh: no enriched files, no day-1 file
+        shutil.rmtree(settings.lake_dir / "enriched_transactions", ignore_errors=True)
+        for extra in (settings.lake_dir / "transactions").glob("*/date=2026-11-01"):
+            shutil.rmtree(extra, ignore_errors=True)
+        print("reusing the lake in", work)
 
     def duck() -> DuckDBEngine:
         return DuckDBEngine(threads=args.threads, memory_limit=args.memory_limit,

@@ -154,6 +154,7 @@ def _private() -> list[PrivateKli]:
 
 
 @pytest.mark.spark
+@pytest.mark.slow  # ~1-3 min: a local Spark session runs every kind of rule; essential, kept
 def test_duckdb_and_spark_give_identical_assignments(
     request: pytest.FixtureRequest, lake: tuple[Path, dict]
 ) -> None:
