@@ -117,3 +117,20 @@ def test_descriptors_repeat_like_real_statements(fi: SynthResult) -> None:
     merchants = {m for m in tt.column("merchant_name").to_pylist() if m}
     descs = set(_descriptions(fi))
     assert len(descs) > 3 * len(merchants)
+
+
+def test_foreign_fees_follow_purchases_abroad(fi: SynthResult) -> None:
+    tx = read_strings(fi.out / "transactions").to_pylist()
+    abroad_codes = r" (GB|FR|MX|ON|BC|IT|ES|IE|JP|CR)( |$)"
+    abroad = {
+        (r["account_id"], r["posted_at"])
+        for r in tx
+        if r["channel"] == "card" and re.search(abroad_codes, r["description"])
+    }
+    fees = [
+        r
+        for r in tx
+        if re.fullmatch(r"(FOREIGN|INTL|INTERNATIONAL) \w+ ?\w* ?FEE", r["description"])
+    ]
+    assert abroad and fees
+    assert all((f["account_id"], f["posted_at"]) in abroad for f in fees)

@@ -353,7 +353,7 @@ class Catalog:
     entities: EntityTable
     segments: list[Segment]
     cities: tuple[tuple[str, str, str, str], ...]
-    city_pool: pa.Array  # [city*2 + padded] → " AUSTIN TX" / " AUSTIN        TX"
+    city_pool: pa.Array  # [city*2 + padded] → " AUSTIN TX" / " AUSTIN        TX"; then abroad
     subscriptions: npt.NDArray[np.int64]  # entity ids
     subscription_cents: npt.NDArray[np.int64]
     gyms_subscription: npt.NDArray[np.int64]
@@ -836,6 +836,11 @@ def build_catalog(directory: DirectoryLike, seed: int) -> Catalog:
         up = city.upper()
         city_strings.append(f" {up[:13]} {state}")
         city_strings.append(f" {up[:13].ljust(13)} {state}")
+    # Foreign places follow the US cities in the pool (indices len(cities) ...).
+    for city, country in names.FOREIGN_CITIES:
+        up = city.upper()
+        city_strings.append(f" {up[:13]} {country}")
+        city_strings.append(f" {up[:13].ljust(13)} {country}")
     util = {k: np.array(v, dtype=np.int64) for k, v in utilities.items()}
     return Catalog(
         entities=table,

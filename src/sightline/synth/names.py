@@ -99,6 +99,12 @@ CITIES = (
     ("Ocean City", "MD", "218", "410"), ("Myrtle Beach", "SC", "295", "843"),
 )  # fmt: skip
 
+# Places abroad where travellers' card purchases happen (city, country or province code).
+FOREIGN_CITIES = (
+    ("London", "GB"), ("Paris", "FR"), ("Cancun", "MX"), ("Toronto", "ON"), ("Vancouver", "BC"),
+    ("Rome", "IT"), ("Madrid", "ES"), ("Dublin", "IE"), ("Tokyo", "JP"), ("San Jose", "CR"),
+)  # fmt: skip
+
 # Local-business name parts. ``{p}`` is a person's first name, ``{s}`` a street or place word.
 PLACE_WORDS = (
     "Main St", "Oak Street", "Riverside", "Harbor", "Lakeside", "Hilltop", "Old Town",

@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from sightline.ingest.schemas import CHANNELS
 from sightline.synth import descriptors as d
+from sightline.synth import names
 from sightline.synth.catalog import SEGMENT_INDEX, Catalog, Segment
 from sightline.synth.population import NEVER, PRODUCT_INDEX, Population, held_payment_days
 from sightline.synth.vec import mix, pick, unit, weighted_index, zipf_weights
@@ -217,6 +218,7 @@ class MonthGenerator:
         self.check_no = pop.first_check.copy()
         self.rates = self._rates()
         self._zipf_cache: dict[int, npt.NDArray[np.float64]] = {}
+        self.abroad = np.zeros(0, dtype=bool)  # of the last card purchases generated
         keys = [sg.key for sg in catalog.segments]
         self.first_purchase_segment = next(
             (k for k in ("groceries", "fast_food", "coffee", "superstores") if k in keys), keys[0]
@@ -348,6 +350,7 @@ class MonthGenerator:
         self, rng: np.random.Generator, first: int, last: int, lo: I64, hi: I64
     ) -> Rows:
         pop = self.pop
+        self.abroad = np.zeros(0, dtype=bool)
         cs, ds, es, amts = [], [], [], []
         for seg in self.cat.segments:
             rate = self.rates[seg.key]
@@ -404,12 +407,18 @@ class MonthGenerator:
             hit &= rng.random(len(ent)) < 0.18
             ent = np.where(hit, vals[np.minimum(pos, len(keys) - 1)], ent)
         acct, use_cc = self._card_account(rng, cust)
-        travel = np.isin(ent, self._travel_entities()) | (rng.random(len(cust)) < 0.03)
-        city = np.where(
-            travel, rng.integers(0, len(self.cat.cities), len(cust)), self._city(cust, day)
-        )
+        n_us = len(self.cat.cities)
+        trip = np.isin(ent, self._travel_entities())
+        travel = trip | (rng.random(len(cust)) < 0.03)
+        city = np.where(travel, rng.integers(0, n_us, len(cust)), self._city(cust, day))
+        # A quarter of travel bookings and a few purchases on the trip happen abroad.
+        abroad = (trip & (rng.random(len(cust)) < 0.25)) | (travel & (rng.random(len(cust)) < 0.1))
+        abroad &= self.cat.entities.physical[ent]  # online merchants print no place
+        n_abroad = len(names.FOREIGN_CITIES)
+        city = np.where(abroad, n_us + rng.integers(0, n_abroad, len(cust)), city)
         desc, perm = self.render.card(rng, cust, acct, ent, day, city, use_cc)
         cust, acct, day, cents, ent = (x[perm] for x in (cust, acct, day, cents, ent))
+        self.abroad = abroad[perm]
         return _rows(
             cust,
             acct,
@@ -456,8 +465,10 @@ class MonthGenerator:
         )
 
     def _foreign_fees(self, rng: np.random.Generator, card: Rows) -> Rows:
-        travel = np.isin(card.ent, self._travel_entities())
-        rows = np.flatnonzero(travel & (rng.random(len(card.cust)) < 0.12))
+        # Purchases abroad on the debit card pay a foreign transaction fee.
+        on_debit = card.acct == self.pop.checking[card.cust]
+        abroad = self.abroad if len(self.abroad) == len(on_debit) else np.zeros_like(on_debit)
+        rows = np.flatnonzero(abroad & on_debit)
         cents = np.maximum((card.cents[rows] * 0.03).astype(np.int64), 1)
         return _rows(
             card.cust[rows],
