@@ -15,6 +15,8 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check 'uv>=0.5,<1'
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@# Byte-compile once: with PYTHONDONTWRITEBYTECODE set, every process would recompile.
+	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib >/dev/null
 	@touch $(STAMP)
 
 system-deps:
