@@ -100,7 +100,8 @@ def enrich_relation(
     """Enrich every row of the SQL relation ``source`` (a table name or ``(SELECT …)``).
 
     Creates the temp view ``enriched`` (the source's columns plus :data:`FIELDS`) and returns
-    ``("enriched", rows, distinct_descriptors)``.
+    ``("enriched", rows, distinct_descriptors)``. ``source`` is read twice: once for its distinct
+    raw descriptors (the regexes run on those only), once when the view is consumed.
     """
     engine = enricher or default_enricher()
     columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
@@ -109,44 +110,59 @@ def enrich_relation(
             f"Column {description} is required (found: {', '.join(columns) or 'no columns'})."
         )
     ctx = _context_sql(columns)
-    key = key_sql(f"CAST({_q(description)} AS VARCHAR)")
+    present = {c.lower(): c for c in columns}
+    raw_cols = [description, *(present[n] for n in CONTEXT_COLUMNS if n in present)]
+    raw_key = (
+        "concat_ws(chr(31), "
+        + ", ".join(f"coalesce(CAST({_q(c)} AS VARCHAR), '')" for c in raw_cols)
+        + ")"
+    )
+    # 1. distinct raw lines (with what else the Enricher looks at): no regex yet
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _keyed AS SELECT *, coalesce({key}, '') AS _sl_key, "
-        + ", ".join(f"coalesce({sql}, '') AS _sl_{name}" for name, sql in ctx.items())
-        + f" FROM {source}"
+        f"CREATE OR REPLACE TEMP TABLE _raw AS SELECT {raw_key} AS _sl_raw, "
+        + ", ".join(f"{sql} AS _sl_{name}" for name, sql in ctx.items())
+        + f", CAST({_q(description)} AS VARCHAR) AS _sl_description, count(*) AS _sl_rows"
+        + f" FROM {source} GROUP BY ALL"
     )
-    groups = con.execute(
-        "SELECT _sl_key, _sl_direction, _sl_mcc, _sl_channel, _sl_trans_category "
-        "FROM _keyed GROUP BY ALL"
-    ).fetchall()
-    rows_row = con.execute("SELECT count(*) FROM _keyed").fetchone()
-    rows = int(rows_row[0]) if rows_row else 0
-    enriched = _enrich_groups(engine, groups, progress)
-    con.register("_enrichment", enriched)
-    join = " AND ".join(
-        f"k._sl_{c} = e._sl_{c}" for c in ("key", "direction", "mcc", "channel", "trans_category")
+    # 2. their keys: dates, store, reference and phone numbers removed in SQL
+    key = key_sql("_sl_description")
+    parts = ", ".join(
+        [f"coalesce({key}, '')", *(f"coalesce(_sl_{name}, '')" for name in CONTEXT_COLUMNS)]
     )
-    clashes = [c for c in columns if c in FIELDS]
-    renames = ", ".join(f"k.{_q(c)} AS {_q(c + '_input')}" for c in clashes)
-    keep = "k.* EXCLUDE (_sl_key, _sl_direction, _sl_mcc, _sl_channel, _sl_trans_category"
-    keep += "".join(f", {_q(c)}" for c in clashes) + ")"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _grouped AS SELECT _sl_raw, _sl_rows, "
+        f"concat_ws(chr(31), {parts}) AS _sl_group FROM _raw"
+    )
+    groups = con.execute("SELECT DISTINCT _sl_group FROM _grouped").fetchall()
+    rows_row = con.execute("SELECT sum(_sl_rows) FROM _grouped").fetchone()
+    rows = int(rows_row[0] or 0) if rows_row else 0
+    # 3. each distinct key enriched once, in Python
+    con.register("_enrichment", _enrich_groups(engine, [g[0] for g in groups], progress))
     fields = ", ".join(f"e.{_q(f)}" for f in FIELDS)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _map AS SELECT g._sl_raw, {fields} "
+        "FROM _grouped g JOIN _enrichment e USING (_sl_group)"
+    )
+    # 4. joined back to every row
+    clashes = [c for c in columns if c in FIELDS]
+    renames = ", ".join(f"s.{_q(c)} AS {_q(c + '_input')}" for c in clashes)
+    keep = "s.*" + (" EXCLUDE (" + ", ".join(_q(c) for c in clashes) + ")" if clashes else "")
+    outputs = ", ".join(f"m.{_q(f)}" for f in FIELDS)
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW enriched AS SELECT {keep}"
         + (f", {renames}" if renames else "")
-        + f", {fields} FROM _keyed k LEFT JOIN _enrichment e ON {join}"
+        + f", {outputs} FROM {source} s LEFT JOIN _map m ON {raw_key.replace('CAST(', 'CAST(s.')}"
+        + " = m._sl_raw"
     )
     return "enriched", rows, len(groups)
 
 
-def _enrich_groups(
-    engine: Enricher, groups: Sequence[tuple[Any, ...]], progress: Progress | None
-) -> pa.Table:
+def _enrich_groups(engine: Enricher, groups: Sequence[str], progress: Progress | None) -> pa.Table:
     out: dict[str, list[Any]] = {f: [] for f in FIELDS}
-    keys: dict[str, list[str]] = {c: [] for c in ("key", *CONTEXT_COLUMNS)}
     total = len(groups)
     step = max(1, total // 100)
-    for i, (key, direction, mcc, channel, trans_category) in enumerate(groups):
+    for i, group in enumerate(groups):
+        key, direction, mcc, channel, trans_category = group.rsplit("\x1f", 4)
         r = engine.enrich_key(
             key,
             direction or None,
@@ -156,15 +172,9 @@ def _enrich_groups(
         )
         for f in FIELDS:
             out[f].append(getattr(r, f))
-        for name, value in zip(
-            ("key", "direction", "mcc", "channel", "trans_category"),
-            (key, direction, mcc, channel, trans_category),
-            strict=True,
-        ):
-            keys[name].append(value)
         if progress is not None and (i % step == 0 or i == total - 1):
             progress(i + 1, total)
-    arrays: dict[str, pa.Array] = {f"_sl_{k}": pa.array(v, pa.string()) for k, v in keys.items()}
+    arrays: dict[str, pa.Array] = {"_sl_group": pa.array(groups, pa.string())}
     for f in FIELDS:
         kind = (
             pa.int64() if f in _INT_FIELDS else pa.float64() if f in _FLOAT_FIELDS else pa.string()
@@ -203,7 +213,17 @@ def enrich_file(
     con = duckdb.connect()
     try:
         try:
-            con.execute(f"CREATE TEMP VIEW _input AS SELECT * FROM {_reader(input_path)}")
+            # every row keeps its number so the output has the input's order
+            if input_path.suffix.lower() == ".parquet":
+                con.execute(
+                    "CREATE TEMP VIEW _input AS SELECT * RENAME (file_row_number AS _sl_n) "
+                    f"FROM read_parquet({_lit(str(input_path))}, file_row_number = true)"
+                )
+            else:
+                con.execute(
+                    "CREATE TEMP TABLE _input AS SELECT *, row_number() OVER () AS _sl_n "
+                    f"FROM {_reader(input_path)}"
+                )
             con.execute("SELECT count(*) FROM _input").fetchone()
         except duckdb.Error as exc:
             raise BadRequest(f"Cannot read {input_path.name}: {_first_line(exc)}") from None
@@ -215,7 +235,8 @@ def enrich_file(
             "FORMAT parquet, COMPRESSION zstd" if out_suffix == ".parquet" else "FORMAT csv, HEADER"
         )
         tmp = output_path.with_name(f".{output_path.name}.{uuid.uuid4().hex[:8]}.tmp")
-        con.execute(f"COPY {view} TO {_lit(str(tmp))} ({fmt})")
+        ordered = f"SELECT * EXCLUDE (_sl_n) FROM {view} ORDER BY _sl_n"
+        con.execute(f"COPY ({ordered}) TO {_lit(str(tmp))} ({fmt})")
         tmp.replace(output_path)
     finally:
         con.close()

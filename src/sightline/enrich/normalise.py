@@ -32,29 +32,31 @@ _NOISE = (
     r"|#[ ]?[A-Z0-9-]*[0-9][A-Z0-9-]*"  # #1234, # 55, #A12
     r"|\$[0-9,]+(\.[0-9]{2})?"
     r"|[0-9]{1,2}:[0-9]{2}(:[0-9]{2})?( ?[AP]M)?"  # times
+    r"|-[0-9]{4,}"  # T-1234 (store numbers after a hyphen; 1-800-FLOWERS keeps its 800)
 )
-# A token (after a separator) holding three or more digits: store, reference, card, zip numbers.
-# 1-800-FLOWERS and 7-ELEVEN survive because their digits follow a hyphen or are fewer than 3.
-_NUMBERY = r"(^|[ *:/,.])[A-Z]*[0-9][A-Z]*[0-9][A-Z]*[0-9][A-Z0-9]*"
-_SPACES = r"\s+"
+# A token holding three or more digits: store, reference, card, zip numbers. 7-ELEVEN and
+# PHILLIPS 66 keep their digits (fewer than three); aliases go through the same function, so
+# 1-800-FLOWERS is compared as "1- -FLOWERS" on both sides.
+_NUMBERY = r"\b[A-Z]*[0-9][A-Z]*[0-9][A-Z]*[0-9][A-Z0-9]*\b"
+# One pass removes both (the same leftmost-first alternation in RE2 and in Python).
+_STRIP = _NOISE + "|" + _NUMBERY
+# Whitespace runs: two or more, or a single tab or newline; single spaces need no rewrite, which
+# keeps the SQL pass cheap.
+_SPACES = r"[ \t\n\r\f\v]{2,}|[\t\n\r\f\v]"
 
 
 def descriptor_key(raw: str) -> str:
     """The engine-independent key of a descriptor (uppercase, noise removed, spaces collapsed)."""
     text = raw.upper().replace("'", "")
-    if any(c.isdigit() or c == "#" or c == "$" for c in text):
-        text = _NOISE_RE.sub(" ", text)
-        text = _NUMBERY_RE.sub(" ", text)
+    if any(c.isdigit() or c == "#" or c == "$" for c in text):  # else nothing to remove
+        text = _STRIP_RE.sub(" ", text)
     return " ".join(text.split())
 
 
-# The same patterns as the SQL, written for Python's engine: a look-ahead lets it skip positions
-# that cannot start a match (about three times faster); tests keep both equal.
-_NOISE_RE = re.compile(r"(?=[0-9(#$])(?:" + _NOISE + ")")
-_NUMBERY_RE = re.compile(
-    r"(?:^|(?<=[ *:/,.]))(?=[A-Z]*[0-9])[A-Z]*[0-9][A-Z]*[0-9][A-Z]*[0-9][A-Z0-9]*"
-)
-_SPACES_RE = re.compile(_SPACES)
+# The same pattern for Python's engine: a look-ahead lets it skip positions that cannot start a
+# match (about three times faster); tests keep the Python and SQL keys equal.
+_STRIP_RE = re.compile(r"(?=[0-9(#$A-Z-])(?:" + _STRIP + ")")
+_SPACES_RE = re.compile(r"\s+")
 
 
 def key_sql(column: str) -> str:
@@ -64,12 +66,11 @@ def key_sql(column: str) -> str:
         return "'" + pattern.replace("'", "''") + "'"
 
     expr = f"replace(upper({column}), '''', '')"
-    expr = f"regexp_replace({expr}, {lit(_NOISE)}, ' ', 'g')"
-    expr = f"regexp_replace({expr}, {lit(_NUMBERY)}, '\\1 ', 'g')"
+    expr = f"regexp_replace({expr}, {lit(_STRIP)}, ' ', 'g')"
     return f"trim(regexp_replace({expr}, {lit(_SPACES)}, ' ', 'g'))"
 
 
-KEY_PATTERNS = (_NOISE, _NUMBERY, _SPACES)
+KEY_PATTERNS = (_STRIP, _SPACES)
 
 # --- stage 2: parsing a key ---
 
