@@ -112,14 +112,10 @@ def enrich_relation(
     ctx = _context_sql(columns)
     present = {c.lower(): c for c in columns}
     raw_cols = [description, *(present[n] for n in CONTEXT_COLUMNS if n in present)]
-    raw_key = (
-        "concat_ws(chr(31), "
-        + ", ".join(f"coalesce(CAST({_q(c)} AS VARCHAR), '')" for c in raw_cols)
-        + ")"
-    )
     # 1. distinct raw lines (with what else the Enricher looks at): no regex yet
+    raw_list = ", ".join(_q(c) for c in raw_cols)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _raw AS SELECT {raw_key} AS _sl_raw, "
+        f"CREATE OR REPLACE TEMP TABLE _raw AS SELECT {raw_list}, "
         + ", ".join(f"{sql} AS _sl_{name}" for name, sql in ctx.items())
         + f", CAST({_q(description)} AS VARCHAR) AS _sl_description, count(*) AS _sl_rows"
         + f" FROM {source} GROUP BY ALL"
@@ -130,7 +126,7 @@ def enrich_relation(
         [f"coalesce({key}, '')", *(f"coalesce(_sl_{name}, '')" for name in CONTEXT_COLUMNS)]
     )
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _grouped AS SELECT _sl_raw, _sl_rows, "
+        f"CREATE OR REPLACE TEMP TABLE _grouped AS SELECT {raw_list}, _sl_rows, "
         f"concat_ws(chr(31), {parts}) AS _sl_group FROM _raw"
     )
     groups = con.execute("SELECT DISTINCT _sl_group FROM _grouped").fetchall()
@@ -140,8 +136,8 @@ def enrich_relation(
     con.register("_enrichment", _enrich_groups(engine, [g[0] for g in groups], progress))
     fields = ", ".join(f"e.{_q(f)}" for f in FIELDS)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _map AS SELECT g._sl_raw, {fields} "
-        "FROM _grouped g JOIN _enrichment e USING (_sl_group)"
+        f"CREATE OR REPLACE TEMP TABLE _map AS SELECT {', '.join('g.' + _q(c) for c in raw_cols)}, "
+        f"{fields} FROM _grouped g JOIN _enrichment e USING (_sl_group)"
     )
     # 4. joined back to every row
     clashes = [c for c in columns if c in FIELDS]
@@ -151,8 +147,8 @@ def enrich_relation(
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW enriched AS SELECT {keep}"
         + (f", {renames}" if renames else "")
-        + f", {outputs} FROM {source} s LEFT JOIN _map m ON {raw_key.replace('CAST(', 'CAST(s.')}"
-        + " = m._sl_raw"
+        + f", {outputs} FROM {source} s LEFT JOIN _map m ON "
+        + " AND ".join(f"s.{_q(c)} IS NOT DISTINCT FROM m.{_q(c)}" for c in raw_cols)
     )
     return "enriched", rows, len(groups)
 
