@@ -291,6 +291,72 @@ def sample_body(url: str, key: str) -> bytes:
     return resp.content
 
 
+def cpu_child(mode: str, customers: int, key: str) -> None:
+    """In a fresh process: CPU time per request through the whole ASGI app, no network, no wrk,
+    for ``/healthz`` (the framework's floor) and the one-customer lookup."""
+    import asyncio
+    import json
+    import random
+
+    os.environ["KLI_BENCH_MODE"] = mode
+    app = app_factory()
+    auth = b"Bearer " + key.encode()
+
+    async def call(path: str) -> int:
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+            "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+            "root_path": "", "headers": [(b"host", b"bench"), (b"authorization", auth)],
+            "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+        }  # fmt: skip
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await app(scope, receive, send)
+        return int(sent[0]["status"])
+
+    def lookup() -> str:
+        return (
+            f"/kli/v1/partners/{PARTNER}/ucics/C{random.randrange(customers):07d}/kli_assignments"
+        )
+
+    async def run() -> dict[str, float]:
+        out = {}
+        async with app.router.lifespan_context(app):
+            for label, path in (("healthz", lambda: "/healthz"), ("lookup", lookup)):
+                for _ in range(300):
+                    assert await call(path()) == 200
+                n = 3000
+                started = time.process_time()
+                for _ in range(n):
+                    await call(path())
+                out[label] = (time.process_time() - started) / n * 1e6
+        return out
+
+    print(json.dumps(asyncio.run(run())))
+
+
+def cpu_per_request(env: dict[str, str], modes: list[str], customers: int, key: str) -> None:
+    import json
+
+    for mode in modes:
+        done = subprocess.run(
+            [sys.executable, __file__, "--cpu-child", mode, "--customers", str(customers),
+             "--key", key],
+            env={**os.environ, **env}, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        got = json.loads(done.stdout.strip().splitlines()[-1])
+        print(
+            f"  cpu/request {mode:<9} /healthz {got['healthz']:5.0f} us   lookup"
+            f" {got['lookup']:5.0f} us  (in-process ASGI, no network)"
+        )
+
+
 def measure(
     label: str, env: dict[str, str], args: argparse.Namespace, key: str, tmp: Path
 ) -> dict[str, Any]:
@@ -334,7 +400,13 @@ def main() -> int:
         " inline plus async authentication dependencies (see _async_auth).",
     )
     p.add_argument("--skip-postgres", action="store_true")
+    p.add_argument("--cpu-child", help=argparse.SUPPRESS)
+    p.add_argument("--key", help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.cpu_child:
+        sys.path.insert(0, str(ROOT))
+        cpu_child(args.cpu_child, args.customers, args.key)
+        return 0
     args.modes = [m for m in args.modes.split(",") if m]
     if shutil.which("wrk") is None:
         print("wrk is required: apt-get install -y wrk", file=sys.stderr)
@@ -356,6 +428,7 @@ def main() -> int:
         # env=test keeps the refresh scheduler idle; WARNING skips the per-request access log
         env = {"SIGHTLINE_DATABASE_URL": url, "SIGHTLINE_DATA_DIR": str(tmp),
                "SIGHTLINE_LOG_LEVEL": "WARNING", "SIGHTLINE_ENV": "test"}  # fmt: skip
+        cpu_per_request(env, args.modes, args.customers, key)
         measure("sqlite", env, args, key, tmp)
         if not args.skip_postgres:
             from tests.fixtures.postgres import postgres_server
