@@ -115,7 +115,7 @@ def enrich_relation(
     # 1. distinct raw lines (with what else the Enricher looks at): no regex yet
     raw_list = ", ".join(_q(c) for c in raw_cols)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _raw AS SELECT {raw_list}, "
+        f"CREATE OR REPLACE TEMP TABLE _raw AS SELECT {raw_list}, hash({raw_list}) AS _sl_h, "
         + ", ".join(f"{sql} AS _sl_{name}" for name, sql in ctx.items())
         + f", CAST({_q(description)} AS VARCHAR) AS _sl_description, count(*) AS _sl_rows"
         + f" FROM {source} GROUP BY ALL"
@@ -126,7 +126,7 @@ def enrich_relation(
         [f"coalesce({key}, '')", *(f"coalesce(_sl_{name}, '')" for name in CONTEXT_COLUMNS)]
     )
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _grouped AS SELECT {raw_list}, _sl_rows, "
+        f"CREATE OR REPLACE TEMP TABLE _grouped AS SELECT {raw_list}, _sl_h, _sl_rows, "
         f"concat_ws(chr(31), {parts}) AS _sl_group FROM _raw"
     )
     groups = con.execute("SELECT DISTINCT _sl_group FROM _grouped").fetchall()
@@ -136,8 +136,8 @@ def enrich_relation(
     con.register("_enrichment", _enrich_groups(engine, [g[0] for g in groups], progress))
     fields = ", ".join(f"e.{_q(f)}" for f in FIELDS)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _map AS SELECT {', '.join('g.' + _q(c) for c in raw_cols)}, "
-        f"{fields} FROM _grouped g JOIN _enrichment e USING (_sl_group)"
+        f"CREATE OR REPLACE TEMP TABLE _map AS SELECT g._sl_h, g.{_q(description)}, {fields} "
+        "FROM _grouped g JOIN _enrichment e USING (_sl_group)"
     )
     # 4. joined back to every row
     clashes = [c for c in columns if c in FIELDS]
@@ -147,8 +147,11 @@ def enrich_relation(
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW enriched AS SELECT {keep}"
         + (f", {renames}" if renames else "")
+        # joined on a 64-bit hash of the raw columns (an integer join is far cheaper than
+        # comparing strings with NULL semantics), the descriptor compared too
         + f", {outputs} FROM {source} s LEFT JOIN _map m ON "
-        + " AND ".join(f"s.{_q(c)} IS NOT DISTINCT FROM m.{_q(c)}" for c in raw_cols)
+        + f"hash({', '.join('s.' + _q(c) for c in raw_cols)}) = m._sl_h "
+        + f"AND s.{_q(description)} = m.{_q(description)}"
     )
     return "enriched", rows, len(groups)
 
