@@ -92,9 +92,12 @@ class Compiled:
     attributes: ir.Table  # ucic → balance, income, tenure_days, age, ucic_type, …
 
 
-def txn_base(inputs: Inputs, windows: tuple[int, ...]) -> ir.Table:
+def txn_base(
+    inputs: Inputs, windows: tuple[int, ...], span_windows: frozenset[int] = frozenset()
+) -> ir.Table:
     """One pass over the transactions: per (ucic, counterparty, …) group, every window's
-    figures as conditional aggregates."""
+    figures as conditional aggregates (first/last dates only for windows whose rules need a
+    span: the base is the refresh's largest intermediate, so it carries nothing unused)."""
     t = inputs.txns
     # unmatched counterparties (an employer's payroll, a pension) keep their cleansed name so
     # "new payee" signals can see them; matched ones are identified by merchant/institution
@@ -116,8 +119,9 @@ def txn_base(inputs: Inputs, windows: tuple[int, ...]) -> ir.Table:
         aggs[f"a{w}"] = t.amount.sum(where=inside).cast(BIG_MONEY)
         aggs[f"lo{w}"] = t.txn_id.min(where=inside)
         aggs[f"hi{w}"] = t.txn_id.max(where=inside)
-        aggs[f"d{w}"] = t.posted_at.min(where=inside)
-        aggs[f"e{w}"] = t.posted_at.max(where=inside)
+        if w in span_windows:
+            aggs[f"d{w}"] = t.posted_at.min(where=inside)
+            aggs[f"e{w}"] = t.posted_at.max(where=inside)
     return t.group_by(list(GROUP_COLS)).aggregate(**aggs)
 
 
@@ -178,7 +182,7 @@ def compile_base(
     inputs: Inputs, rules: RuleSet, materialize: Callable[[ir.Table], ir.Table]
 ) -> Compiled:
     windows = rules.txn_windows()
-    base = materialize(txn_base(inputs, windows))
+    base = materialize(txn_base(inputs, windows, rules.span_windows()))
     history = materialize(base.group_by("ucic").aggregate(first_txn=base.first_seen.min()))
     customers = latest_customers(inputs)
     attributes = materialize(customer_attributes(inputs, customers))
@@ -220,14 +224,16 @@ def filter_base(b: ir.Table, f: TxnFilter) -> ir.Table:
 
 
 def window_aggs(b: ir.Table, w: int) -> dict[str, ir.Value]:
-    return {
+    out: dict[str, ir.Value] = {
         "n": b[f"n{w}"].sum().cast(dt.int64),
         "amount": b[f"a{w}"].sum().cast(BIG_MONEY),
         "txn_lo": b[f"lo{w}"].min(),
         "txn_hi": b[f"hi{w}"].max(),
-        "d_lo": b[f"d{w}"].min(),
-        "d_hi": b[f"e{w}"].max(),
     }
+    if f"d{w}" in b.columns:
+        out["d_lo"] = b[f"d{w}"].min()
+        out["d_hi"] = b[f"e{w}"].max()
+    return out
 
 
 def passes(t: ir.Table, th: Threshold) -> list[ir.BooleanValue]:

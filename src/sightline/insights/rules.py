@@ -516,6 +516,18 @@ class RuleSet(_Model):
                         windows.add(s.window_days)
         return tuple(sorted(windows))
 
+    def span_windows(self) -> frozenset[int]:
+        """Windows of thresholds with ``min_span_days`` (they need first/last dates)."""
+        out: set[int] = set()
+        for rule in self.enabled:
+            thresholds = []
+            if isinstance(rule, TXN_RULE_TYPES):
+                thresholds.append(rule.threshold)
+            elif isinstance(rule, LifeEventRule):
+                thresholds.extend(s.threshold for s in rule.signals if isinstance(s, SpendSignal))
+            out.update(t.window_days for t in thresholds if t.min_span_days)
+        return frozenset(out)
+
     def lookback_days(self) -> int:
         days = max(self.txn_windows())
         for rule in self.enabled:
