@@ -89,7 +89,8 @@ def read_feed(
     files = parquet_files(lake_dir, feed, partner_id, start=start, end=end)
     if not files:
         return None
-    tables = [pq.read_table(f, columns=columns) for f in files]
+    # ParquetFile, not read_table: the hive-style path must not add partition columns.
+    tables = [pq.ParquetFile(f).read(columns=columns) for f in files]
     return pa.concat_tables(tables, promote_options="default")
 
 
