@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, text
 from sightline.api.context import AppContext
 from sightline.errors import BadRequest, NotFound
 from sightline.insights import repository as repo
+from sightline.insights.private import PRIVATE_CODE_BASE
 from sightline.insights.publish import full_counts, publish_assignments, purge_stale_generations
 from sightline.store import db
 from sightline.taxonomy import CONSUMER_MORTGAGE_LOAN, code_for, load_taxonomy
@@ -223,9 +224,9 @@ def test_private_klis_belong_to_their_partner(
     context: AppContext, acme: PartnerKey, globex: PartnerKey
 ) -> None:
     with db.transaction(context.sessions) as s:
-        add_private_kli(s, "acme", repo.PRIVATE_BASE, "Acme VIP", parent=None)
-    a = Assignments().add("v1", repo.PRIVATE_BASE).add("v1", CHECKING)
+        add_private_kli(s, "acme", PRIVATE_CODE_BASE, "Acme VIP", parent=None)
+    a = Assignments().add("v1", PRIVATE_CODE_BASE).add("v1", CHECKING)
     assert _publish(context, "acme", a, D1).total_assignments == 2
-    assert _counts(context, "acme")[repo.PRIVATE_BASE] == (1, 1)
-    with pytest.raises(BadRequest, match=str(repo.PRIVATE_BASE)):
+    assert _counts(context, "acme")[PRIVATE_CODE_BASE] == (1, 1)
+    with pytest.raises(BadRequest, match=str(PRIVATE_CODE_BASE)):
         _publish(context, "globex", a, D1)

@@ -10,8 +10,8 @@ import pyarrow as pa
 from sqlalchemy.orm import Session
 
 from sightline.api.context import AppContext
-from sightline.insights import repository as repo
 from sightline.insights.models import PrivateKli
+from sightline.insights.private import PRIVATE_CODE_BASE
 from sightline.insights.publish import publish_assignments
 from sightline.store import db
 from sightline.taxonomy import CONSUMER_MORTGAGE_LOAN, code_for, load_taxonomy
@@ -94,7 +94,7 @@ HELD_AWAY = {
     "a02": ["competitive_product:credit_card:chase", "competitive_bank:chase"],
 }
 VENMO = code_for("competitive_activity:venmo")
-VIP = repo.PRIVATE_BASE + 7
+VIP = PRIVATE_CODE_BASE + 7
 
 
 def acme_assignments() -> Assignments:

@@ -115,9 +115,6 @@ def publication(db: Db, partner_id: str) -> Publication | None:
 
 # --- private KLIs --------------------------------------------------------------------------------
 
-PRIVATE_BASE = 1_900_000_000
-"""First code of PRIVATE KLIs; codes are unique across partners."""
-
 _PRIVATE_COLUMNS = (
     "kli_code, key, kli_name, kli_description, parent_kli_code, kli_is_competitive, kli_is_leaf"
 )
@@ -153,11 +150,6 @@ def partner_tree(db: Db, partner_id: str) -> Taxonomy:
 def _overlay(private: tuple[Kli, ...]) -> Taxonomy:
     # keyed by the private KLIs themselves, so a change to them is a new entry, never stale
     return load_taxonomy().overlay(private)
-
-
-def next_private_code(session: Session) -> int:
-    found = session.execute(text("SELECT max(kli_code) FROM kli_private")).scalar()
-    return max(PRIVATE_BASE, int(found or 0) + 1)
 
 
 # --- reads ---------------------------------------------------------------------------------------
