@@ -322,3 +322,29 @@ def test_partner_scoping_and_unknown_partner(
         "telemetry",
         "consents",
     }
+
+
+def test_telemetry_partitions_by_its_own_date_and_dedupes(
+    tmp_path: Path, context: AppContext, settings: Settings, customers: service.RunSummary
+) -> None:
+    def day(d: str, **kw: str) -> dict[str, str]:
+        row = {"ucic": "c1", "date": d, "channel": "mobile", "logins": "3", "bill_pay": "0"}
+        row.update({"p2p": "1", "rdc": "0", **kw})
+        return row
+
+    first = write_csv(tmp_path / "t1.csv", [day("2026-01-05"), day("2026-01-06", logins="-1")])
+    s1 = ingest(context, settings, "telemetry", first)
+    assert (s1.stored, s1.quarantined) == (1, 1)
+    second = write_csv(
+        tmp_path / "t2.csv",
+        [day("2026-01-05"), day("2026-01-06"), day("2026-01-06", channel="web")],
+    )
+    s2 = ingest(context, settings, "telemetry", second)
+    assert (s2.stored, s2.duplicate) == (2, 1)
+    rows = lake_rows(settings.lake_dir, "telemetry")
+    assert sorted((r["date"].isoformat(), r["channel"]) for r in rows) == [
+        ("2026-01-05", "mobile"),
+        ("2026-01-06", "mobile"),
+        ("2026-01-06", "web"),
+    ]
+    assert all(isinstance(r["logins"], int) for r in rows)

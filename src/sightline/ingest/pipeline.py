@@ -308,7 +308,8 @@ class Pipeline:
             return None
         keys = ", ".join(q(k) for k in self.schema.key)
         file_list = "[" + ", ".join(lit(str(f)) for f in files) + "]"
-        return f"(SELECT DISTINCT {keys} FROM read_parquet({file_list}, union_by_name=true))"
+        scan = f"read_parquet({file_list}, union_by_name=true, hive_partitioning=false)"
+        return f"(SELECT DISTINCT {keys} FROM {scan})"
 
     def write(self, stage: Path, *, needs_map: bool) -> int:
         selects, joins = self._masked_projection()
