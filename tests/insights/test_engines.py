@@ -1,0 +1,46 @@
+"""The engine interface: settings choose it, lake files of evolving schemas read as one table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ibis.expr.datatypes as dt
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sightline.config import Settings
+from sightline.insights.engines import DuckDBEngine, create_engine
+from sightline.insights.inputs import snapshot_dates
+from tests.insights import smallfi
+
+
+def test_settings_choose_duckdb_with_spill_dir(tmp_path: Path) -> None:
+    engine = create_engine(Settings(env="test", data_dir=tmp_path))
+    try:
+        assert isinstance(engine, DuckDBEngine)
+        assert (tmp_path / "tmp" / "duckdb").is_dir()
+    finally:
+        engine.close()
+
+
+def test_files_with_different_columns_read_as_one_schema(tmp_path: Path) -> None:
+    old = tmp_path / "a.parquet"
+    new = tmp_path / "b.parquet"
+    pq.write_table(pa.table({"ucic": ["u1"], "n": pa.array([1], pa.int32())}), old)
+    pq.write_table(pa.table({"ucic": ["u2"], "n": [2], "extra": ["x"], "m": ["new"]}), new)
+    engine = DuckDBEngine(threads=1, memory_limit="256MB")
+    try:
+        t = engine.table_from_files([old, new], {"ucic": dt.string, "n": dt.int64, "m": dt.string})
+        rows = sorted(engine.to_arrow(t).to_pylist(), key=lambda r: r["ucic"])
+        assert rows == [{"ucic": "u1", "n": 1, "m": None}, {"ucic": "u2", "n": 2, "m": "new"}]
+        empty = engine.table_from_files([], {"ucic": dt.string})
+        assert engine.to_arrow(empty).num_rows == 0
+    finally:
+        engine.close()
+
+
+def test_snapshot_dates(tmp_path: Path) -> None:
+    smallfi.build(tmp_path)
+    assert snapshot_dates(tmp_path, "acme", smallfi.AS_OF) == (smallfi.d(0), smallfi.d(100))
+    assert snapshot_dates(tmp_path, "acme", smallfi.d(50)) == (smallfi.d(100), None)
+    assert snapshot_dates(tmp_path, "nobody", smallfi.AS_OF) == (None, None)
