@@ -25,8 +25,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 import duckdb
@@ -345,20 +346,22 @@ def _load_rows(db: Db, partner_id: str, generation: int, rows: pa.Table, as_of: 
         _copy(db, f"kli_assignments ({_COLUMNS})", full)
         return
     day = as_of.isoformat()
-    db.executemany(_INSERT, _sqlite_rows(rows, partner_id, generation, day))
-
-
-def _sqlite_rows(
-    rows: pa.Table, partner_id: str, generation: int, day: str
-) -> Iterator[tuple[Any, ...]]:
     for batch in rows.to_batches(BATCH_ROWS):
-        ucic = batch.column("ucic").to_pylist()
-        code = batch.column("kli_code").to_pylist()
-        first = batch.column("first_assigned").cast(pa.string()).to_pylist()
-        strength = batch.column("strength").to_pylist()
-        evidence = batch.column("evidence").to_pylist()
-        for u, c, f, s, e in zip(ucic, code, first, strength, evidence, strict=True):
-            yield partner_id, generation, u, c, f, day, s, e
+        # zip over plain lists (constants through itertools.repeat) is iterated by sqlite3 in C,
+        # without a Python generator frame per row
+        db.executemany(
+            _INSERT,
+            zip(
+                repeat(partner_id),
+                repeat(generation),
+                batch.column("ucic").to_pylist(),
+                batch.column("kli_code").to_pylist(),
+                batch.column("first_assigned").cast(pa.string()).to_pylist(),
+                repeat(day),
+                batch.column("strength").to_pylist(),
+                batch.column("evidence").to_pylist(),
+            ),
+        )
 
 
 def _copy(db: Db, target: str, table: pa.Table) -> None:
