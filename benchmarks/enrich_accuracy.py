@@ -95,8 +95,8 @@ def main() -> int:
             subprocess.run(
                 [
                     sys.executable,
-                    "-m",
-                    "sightline.cli",
+                    "-c",
+                    "from sightline.cli import app; app()",
                     "synth",
                     "--customers",
                     str(args.customers),

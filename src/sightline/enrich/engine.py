@@ -509,7 +509,7 @@ class Enricher:
         )
         if " " in hit.alias and len(hit.alias) >= 8:
             return not other_keyword  # PIRATES COVE GRILL is not Pirate's Cove Mini Golf
-        if hit.start == 0 and kind in _PLATFORM_KINDS and not other_keyword:
+        if hit.start == 0 and kind in _PLATFORM_KINDS:
             return True  # GOFUNDME JANE SMITH MEDI, ADOBE ACROPRO: the platform and what it sells
         return len(words) < 2 and not other_keyword
 
@@ -900,6 +900,8 @@ _ABBREVIATIONS = {
     "INTL": "INTERNATIONAL",
 }
 _BUSINESS_WORDS = _words(
+    # whole words that are also the start of longer ones (BEAN, BEANERY) stop a completion
+    "BEAN BEANS BAR BARS PUB SHOP SHOPPE CAFE DELI WOK BOWL BOX HUB SPOT STOP LAB CO CORNER "
     "RESTAURANT RESTAURANTS KITCHEN GRILL GRILLE TAVERN CANTINA TAQUERIA PIZZERIA PIZZA BURRITO "
     "BURGERS BURGER ESPRESSO COFFEE ROASTERS ROASTERY BAKERY BAKESHOP DONUTS BAGELS CREAMERY "
     "GROCERY GROCERIES MARKET MARKETPLACE FOODS BREWING BREWERY BREWPUB TAPROOM SALOON LOUNGE "
@@ -942,6 +944,8 @@ def _complete_word(word: str) -> str:
     while i < len(vocabulary) and vocabulary[i].startswith(word) and len(found) < 2:
         found.append(vocabulary[i])
         i += 1
+    if len(found) == 2 and found[0][:-1] == found[1][:-1] and found[0].endswith("S"):
+        return found[0]  # ROASTE: ROASTERS rather than ROASTERY
     return found[0] if len(found) == 1 else word
 
 
