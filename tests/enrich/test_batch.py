@@ -216,3 +216,25 @@ def test_cli(tmp_path: Path, tiny: Enricher, monkeypatch: pytest.MonkeyPatch) ->
     nodesc = runner.invoke(app, ["enrich", str(bad), "-o", str(tmp_path / "o.csv")])
     assert nodesc.exit_code == 1
     assert "Column description is required" in " ".join(nodesc.output.split())
+
+
+def test_cli_enrich_lake(tmp_path: Path, tiny: Enricher, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sightline import cli_support
+    from sightline.cli import app
+
+    settings = Settings(env="test", data_dir=tmp_path / "data")
+    write_transactions(settings, "acme", "2026-11-01", 8, run="r1")
+    monkeypatch.setenv("SIGHTLINE_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setattr(engine_module, "default_enricher", lambda: tiny)
+    cli_support.settings.cache_clear()
+    try:
+        runner = CliRunner()
+        ok = runner.invoke(app, ["enrich-lake", "acme", "--date", "2026-11-01"])
+        assert ok.exit_code == 0, ok.output
+        assert "enriched 8 rows, 1 dates" in " ".join(ok.output.split())
+        assert read_enriched(settings, "acme").num_rows == 8
+        bad = runner.invoke(app, ["enrich-lake", "acme", "--date", "2026-02-30"])
+        assert bad.exit_code == 2
+        assert "Traceback" not in bad.output
+    finally:
+        cli_support.settings.cache_clear()
