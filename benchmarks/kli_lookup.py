@@ -74,14 +74,14 @@ def app_factory() -> Any:
             await send({"type": "http.response.body", "body": body})
 
         return bare
-    if mode == "asyncauth":
+    if mode.startswith("asyncauth"):
         _async_auth()
     from sightline.api.app import create_app
     from sightline.insights.repository import KliReader
 
     app = create_app()
     app.state.kli_reader = KliReader(
-        app.state.ctx.settings.resolved_database_url, inline=mode != "thread"
+        app.state.ctx.settings.resolved_database_url, inline=not mode.endswith("thread")
     )
     return app
 
@@ -395,9 +395,10 @@ def main() -> int:
     p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes.")
     p.add_argument(
         "--modes",
-        default="inline,thread,asyncauth",
+        default="inline,thread,asyncauth,asyncauth-thread",
         help="inline: SQLite reads on the event loop; thread: on the thread pool; asyncauth:"
-        " inline plus async authentication dependencies (see _async_auth).",
+        " inline plus async authentication dependencies (see _async_auth);"
+        " asyncauth-thread: the same with reads on the thread pool.",
     )
     p.add_argument("--skip-postgres", action="store_true")
     p.add_argument("--cpu-child", help=argparse.SUPPRESS)
