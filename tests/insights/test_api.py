@@ -246,3 +246,16 @@ def test_openapi_lists_the_kli_paths(client: TestClient) -> None:
         "/kli/v1/partners/{partner_id}/kli_assignments/export",
     ):
         assert path in paths
+
+
+def test_reads_inline_answer_the_same(
+    context: AppContext, client: TestClient, acme: PartnerKey, truth: Assignments
+) -> None:
+    from sightline.insights.repository import KliReader
+
+    pooled = get(client, acme, f"{P}/ucics/a02/kli_assignments")
+    app = client.app
+    app.state.kli_reader.close()  # type: ignore[attr-defined]
+    app.state.kli_reader = KliReader(context.settings.resolved_database_url, inline=True)  # type: ignore[attr-defined]
+    assert get(client, acme, f"{P}/ucics/a02/kli_assignments") == pooled
+    app.state.kli_reader.close()  # type: ignore[attr-defined]
