@@ -69,7 +69,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(
-        env="test", data_dir=tmp_path / "data", database_url=database_url, log_level="INFO"
+        env="test",
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        log_level="INFO",
+        auth_cache_seconds=0,
     )
 
 

@@ -51,6 +51,13 @@ class Settings(BaseSettings):
         DEV_SECRET, min_length=16, description="Server secret for signing tokens and PII hashing."
     )
     token_ttl_seconds: int = Field(3600, ge=60, le=86400, description="Bearer token lifetime.")
+    auth_cache_seconds: float = Field(
+        1.0,
+        ge=0,
+        le=60,
+        description="How long a verified credential is trusted without a DB lookup; a revoked "
+        "key stops working within this time (0 = check every request).",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     workers: int = Field(1, ge=1, le=64, description="Uvicorn worker processes.")
     watch_landing: bool | None = Field(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 from fastapi import APIRouter
@@ -105,3 +106,22 @@ def test_public_routes(app_client: TestClient) -> None:
     assert app_client.get("/docs").status_code == 200
     echoed = app_client.get("/healthz", headers={"x-request-id": "abc12345-req"})
     assert echoed.headers["x-request-id"] == "abc12345-req"
+
+
+def test_verified_credentials_are_cached_briefly(context: AppContext, acme: PartnerKey) -> None:
+    """A verified key is trusted for auth_cache_seconds; after that a revocation is seen."""
+    from sightline.api import app as app_module
+    from sightline.api.context import CredentialCache
+
+    context.credentials = CredentialCache(ttl=0.5)
+    app = app_module.create_app(context=context)
+    app.include_router(probe)  # authenticated through its PartnerId dependency
+    client = TestClient(app)
+    url = "/probe/v1/partners/acme/things"
+    assert client.get(url, headers=acme.headers).status_code == 200
+    with db.transaction(context.sessions) as s:
+        service.revoke_key(s, acme.key_id)
+    assert client.get(url, headers=acme.headers).status_code == 200  # still within the TTL
+    time.sleep(0.6)
+    assert client.get(url, headers=acme.headers).status_code == 401
+    assert client.get(url, headers={"Authorization": "Bearer sk_wrong"}).status_code == 401

@@ -21,7 +21,7 @@ from sightline.partners.service import Principal, authenticate_bearer
 _bearer = HTTPBearer(auto_error=False, description="A token from /auth/v1/token, or the API key.")
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.ctx
     return ctx
 
@@ -45,22 +45,29 @@ def get_session(ctx: Context) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(get_session)]
 
 
-def get_principal(
+async def get_principal(
     ctx: Context,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    """The caller. Async on purpose: a verified credential is served from a short-lived cache
+    without leaving the event loop; a miss is one indexed lookup by primary or unique key."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("Authorization: Bearer <token or key> is required.")
+    cached = ctx.credentials.get(credentials.credentials)
+    if cached is not None:
+        return cached
     with ctx.sessions() as session:
-        return authenticate_bearer(
+        principal = authenticate_bearer(
             session, credentials.credentials, server_secret=ctx.settings.secret_key
         )
+    ctx.credentials.put(credentials.credentials, principal)
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
-def partner_scope(partner_id: str, principal: CurrentPrincipal) -> str:
+async def partner_scope(partner_id: str, principal: CurrentPrincipal) -> str:
     if partner_id != principal.partner_id:
         raise NotFound(f"Partner {partner_id} not found.")
     return partner_id
