@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LINT_DIRS := $(wildcard src tests benchmarks tools examples)
 
-.PHONY: demo test lint fmt venv system-deps lock bench docs clean
+.PHONY: demo test lint fmt venv system-deps bench-deps lock docs clean
 
 venv: $(STAMP)
 
@@ -21,6 +21,9 @@ $(STAMP): requirements.lock pyproject.toml
 
 system-deps:
 	@bash tools/system-deps.sh
+
+bench-deps: venv
+	@bash tools/system-deps.sh --bench
 
 lint: venv
 	$(BIN)/ruff format --check $(LINT_DIRS)

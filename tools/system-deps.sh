@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Installs the system packages the tests need when they are missing (Debian image, as root):
-# PostgreSQL server binaries, Java 17 for Spark. Prints what it finds; never asks a question.
+# PostgreSQL server binaries, Java 17 for Spark; with --bench also wrk, the HTTP load generator
+# the benchmarks drive. Prints what it installs; never asks a question.
 set -euo pipefail
 need=()
+if [ "${1:-}" = "--bench" ]; then
+  command -v wrk >/dev/null 2>&1 || need+=(wrk)
+fi
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
   need+=(postgresql)
