@@ -249,18 +249,18 @@ def history_of(session: Session, partner_id: str, ucic: str) -> list[tuple[int, 
 class KliReader:
     """Long-lived read connections for the KLI API, one per thread, outside the ORM.
 
-    Queries run on the thread pool by default, SQLite included. An indexed read of one customer
-    costs tens of microseconds, about what the hand-off costs, so in CPU time the two are even;
-    but sqlite3 releases the GIL while SQLite works, so on the pool the read overlaps the event
-    loop's own work on the other core, and a read that waits on the disk stalls one worker
-    instead of every connection. Measured under load, the pool gave 1.5x the rate and a quarter
-    of the p99 (``docs/benchmarks.md``). ``inline=True`` runs the read on the loop's thread.
+    SQLite: by default the query runs directly on the event loop's thread (``inline``): an
+    indexed read of one customer costs tens of microseconds and a thread-pool hand-off costs more
+    (≈ 135 µs of CPU per request measured with 1M customers, where inline served 1.4-1.9x the
+    rate). Under heavier machine load the pool sometimes did better (its read overlaps the loop
+    while sqlite3 releases the GIL); ``docs/benchmarks.md`` has both. PostgreSQL: a query waits on
+    the network, so it always runs on the thread pool.
     """
 
-    def __init__(self, url: str, *, inline: bool = False) -> None:
+    def __init__(self, url: str, *, inline: bool | None = None) -> None:
         self.url = url
         self.sqlite = url.startswith("sqlite")
-        self.inline = inline
+        self.inline = self.sqlite if inline is None else inline
         self._local = threading.local()
         self._all: list[Any] = []
         self._lock = threading.Lock()
