@@ -81,12 +81,24 @@ def _pii_specs(schema: FeedSchema) -> list[tuple[str, str]]:
 
 
 def _norm_sql(c: str, prefix: str) -> str:
-    """The normalised, prefixed value of SQL expression ``c`` that ``pii_map.v`` holds."""
+    """The normalised value of SQL expression ``c`` whose token (or scrubbed JSON) the maps
+    hold; computed once per row in ``clean`` as column ``_pn_<field>``."""
     if prefix == "t":
-        return f"('t:' || lower(trim({c})))"
+        return f"lower(trim({c}))"
     if prefix == "d":
-        return f"('d:' || {_compact_sql(c)})"
-    return f"('j:' || {c})"
+        return _compact_sql(c)
+    return c
+
+
+def _pn(name: str) -> str:
+    """The ``clean`` column holding field ``name``'s normalised PII value."""
+    return q("_pn_" + name)
+
+
+def _map_table(prefix: str) -> str:
+    """Tokens (card numbers and tokenised fields alike: HMAC of the normalised value) live in
+    ``pii_tok``, scrubbed JSON in ``pii_json``; both are keyed by the normalised value."""
+    return "pii_json" if prefix == "j" else "pii_tok"
 
 
 def _compact_sql(c: str) -> str:
@@ -95,22 +107,27 @@ def _compact_sql(c: str) -> str:
     return f"nullif(replace(replace({c}, ' ', ''), '-', ''), '')"
 
 
-def _map_values(key: bytes, values: list[str]) -> list[str]:
-    out: list[str] = []
-    toks = masking.tokens(key, [v[2:] for v in values if v[0] in "td"])
-    it = iter(toks)
-    for v in values:
-        if v[0] in "td":
-            out.append(next(it))
-        else:
-            try:
-                obj = json.loads(v[2:])
-            except ValueError:
-                out.append(v[2:])
-                continue
-            scrubbed = masking.scrub_json(key, obj)
-            out.append(json.dumps(scrubbed, separators=(",", ":"), sort_keys=True))
-    return out
+def _map_table_arrow(values: list[str], mapped: list[str]) -> pa.Table:
+    return pa.table({"v": pa.array(values, pa.string()), "m": pa.array(mapped, pa.string())})
+
+
+def _scrub(key: bytes, value: str) -> str:
+    try:
+        obj = json.loads(value)
+    except ValueError:
+        return value
+    scrubbed = masking.scrub_json(key, obj)
+    return json.dumps(scrubbed, separators=(",", ":"), sort_keys=True)
+
+
+def _maps(key: bytes, values: list[str]) -> tuple[pa.Table, pa.Table]:
+    """``pii_tok`` and ``pii_json`` from the distinct prefixed values (``t:``/``j:``)."""
+    tok = [v[2:] for v in values if v[0] == "t"]
+    js = [v[2:] for v in values if v[0] == "j"]
+    return (
+        _map_table_arrow(tok, masking.tokens(key, tok)),
+        _map_table_arrow(js, [_scrub(key, v) for v in js]),
+    )
 
 
 def _cast_sql(spec_kind: Kind, expr: str) -> str:
@@ -168,9 +185,14 @@ class Pipeline:
             cols += ["_line", "_parse_error"]
         else:
             cols += ["CAST(NULL AS VARCHAR) AS _parse_error"]
+        # the normalised PII values are computed once per row here; the profile, the token
+        # joins and the last four digits all reuse them
+        norms = "".join(
+            f", {_norm_sql(q(name), prefix)} AS {_pn(name)}" for name, prefix in self.pii
+        )
         self.con.execute(
-            f"CREATE OR REPLACE TEMP VIEW clean AS SELECT {', '.join(cols)} "
-            f"FROM {self.src.relation_sql}"
+            f"CREATE OR REPLACE TEMP VIEW clean AS SELECT *{norms} FROM "
+            f"(SELECT {', '.join(cols)} FROM {self.src.relation_sql})"
         )
         known = self.known
         if known is None or known.num_rows == 0:
@@ -241,11 +263,12 @@ class Pipeline:
                 if spec.kind == Kind.JSON and spec.masking == Masking.NONE:
                     prefix = "j"
                 alias = f"pt{i}"
-                joins.append(f"LEFT JOIN pii_map {alias} ON {alias}.v = {_norm_sql(c, prefix)}")
+                norm = f"r.{_pn(spec.name)}"
+                joins.append(f"LEFT JOIN {_map_table(prefix)} {alias} ON {alias}.v = {norm}")
                 if prefix == "j":
                     selects.append(f"{alias}.m AS {q(spec.name)}")
                 elif prefix == "d":
-                    selects.append(f"right({_compact_sql(c)}, 4) AS {q(spec.name + '_last4')}")
+                    selects.append(f"right({norm}, 4) AS {q(spec.name + '_last4')}")
                     selects.append(f"{alias}.m AS {q(spec.name + '_token')}")
                 else:
                     selects.append(f"{alias}.m AS {q(spec.name + '_token')}")
@@ -262,7 +285,7 @@ class Pipeline:
 
     # -- passes ----------------------------------------------------------------------------
     def profile(self) -> tuple[int, bool]:
-        """Row count, whether any row needs the member map; fills ``pii_map``."""
+        """Row count, whether any row needs the member map; fills ``pii_tok`` and ``pii_json``."""
         needs = (
             "(member_id IS NOT NULL AND ucic IS NULL)"
             if "member_id" in self.schema.names
@@ -272,13 +295,14 @@ class Pipeline:
             n, m = self.con.execute(
                 f"SELECT count(*), count(*) FILTER (WHERE {needs}) FROM clean"
             ).fetchone() or (0, 0)
-            self.con.register(
-                "pii_map",
-                pa.table({"v": pa.array([], pa.string()), "m": pa.array([], pa.string())}),
-            )
+            self.con.register("pii_tok", _map_table_arrow([], []))
+            self.con.register("pii_json", _map_table_arrow([], []))
             return int(n), bool(m)
         k = len(self.pii)
-        values = ", ".join(_norm_sql(q(name), prefix) for name, prefix in self.pii)
+        # tokens do not depend on the field (HMAC of the normalised value): one map for all
+        values = ", ".join(
+            f"({lit('j:' if prefix == 'j' else 't:')} || {_pn(name)})" for name, prefix in self.pii
+        )
         v_expr = f"unnest([{values}])" if k > 1 else values
         rows = self.con.execute(
             f"SELECT v, grouping(v) AS g, count(*) AS n, count(*) FILTER (WHERE needs) AS m "
@@ -291,15 +315,9 @@ class Pipeline:
         n = int(rows.column("n")[total].as_py()) // k
         m = int(rows.column("m")[total].as_py()) // k
         distinct = [v for i, v in enumerate(vs) if g[i] == 0 and v is not None]
-        self.con.register(
-            "pii_map",
-            pa.table(
-                {
-                    "v": pa.array(distinct, pa.string()),
-                    "m": pa.array(_map_values(self.key, distinct), pa.string()),
-                }
-            ),
-        )
+        tok, js = _maps(self.key, distinct)
+        self.con.register("pii_tok", tok)
+        self.con.register("pii_json", js)
         return n, m > 0
 
     def _lake_keys_sql(self) -> str | None:
@@ -405,9 +423,10 @@ class Pipeline:
                     else ("j" if spec.kind == Kind.JSON else "t")
                 )
                 alias = f"pq{i}"
-                joins.append(f"LEFT JOIN pii_map {alias} ON {alias}.v = {_norm_sql(c, prefix)}")
+                norm = f"r.{_pn(spec.name)}"
+                joins.append(f"LEFT JOIN {_map_table(prefix)} {alias} ON {alias}.v = {norm}")
                 if prefix == "d":
-                    record_parts.append(f"{lit(spec.name + '_last4')}, right({_compact_sql(c)}, 4)")
+                    record_parts.append(f"{lit(spec.name + '_last4')}, right({norm}, 4)")
                     record_parts.append(f"{lit(spec.name + '_token')}, {alias}.m")
                 elif prefix == "j":
                     record_parts.append(f"{lit(spec.name)}, {alias}.m")
