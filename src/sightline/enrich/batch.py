@@ -31,6 +31,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from sightline import duck
 from sightline.config import Settings
 from sightline.enrich.engine import FIELDS, Enricher, default_enricher
 from sightline.enrich.normalise import key_sql
@@ -209,7 +210,7 @@ def enrich_file(
     out_suffix = output_path.suffix.lower()
     if out_suffix not in (".csv", ".parquet"):
         raise BadRequest(f"Output {output_path.name}: use a .csv or .parquet file name.")
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         try:
             # every row keeps its number so the output has the input's order
@@ -299,7 +300,7 @@ def enrich_lake(
         return BatchStats(0, 0, time.perf_counter() - started)
     run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     staging = out_dir / f".staging-{run_id}"
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         if threads:
             con.execute(f"SET threads = {int(threads)}")

@@ -20,6 +20,7 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from sightline import duck
 from sightline.errors import SightlineError
 
 if TYPE_CHECKING:
@@ -107,6 +108,8 @@ class DuckDBEngine(Engine):
             temp_dir.mkdir(parents=True, exist_ok=True)
             config["temp_directory"] = str(temp_dir)
         self.con = ibis.duckdb.connect(**config)
+        for statement in duck.SESSION:
+            self.con.raw_sql(statement)
 
     def _read_parquet(self, paths: list[str]) -> ir.Table:
         return self.con.read_parquet(

@@ -30,13 +30,13 @@ from dataclasses import dataclass
 from itertools import repeat
 from typing import Any
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlalchemy.orm import Session
 
+from sightline import duck
 from sightline.errors import BadRequest, NotFound
 from sightline.insights.repository import Db, Publication, partner_tree, publication
 from sightline.taxonomy.loader import Taxonomy
@@ -206,7 +206,7 @@ def diff(new: pa.Table, old: pa.Table, as_of: dt.date, *, history: bool) -> Diff
     keys = held.select(["ucic", "kli_code"]).append_column(
         "i", pa.array(np.arange(held.num_rows, dtype=np.int64))
     )
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         con.register("new", keys)
         con.register("old", old)
@@ -265,7 +265,7 @@ def full_counts(table: pa.Table, tree: Taxonomy) -> list[tuple[int, int, int]]:
     # distinct counts over small integers, not strings
     ucic_ids = pc.dictionary_encode(held["ucic"]).combine_chunks().indices
     pairs = pa.table({"ucic": ucic_ids, "kli_code": held["kli_code"]})
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         con.register("pairs", pairs)
         con.register("anc", _ancestry(tree, pc.unique(pairs["kli_code"]).to_pylist()))
@@ -290,7 +290,7 @@ def count_delta(new: pa.Table, old: pa.Table | None, tree: Taxonomy) -> list[tup
                                         old["kli_code"].combine_chunks()])).to_pylist()  # fmt: skip
     if not codes:
         return []
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         con.register("new", new)
         con.register("old", old)
