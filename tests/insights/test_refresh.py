@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from sightline.insights.refresh import (
     dates_to_enrich,
     default_as_of,
     lake_watermark,
+    partner_lock,
     run_refresh,
 )
 from sightline.insights.refresh_models import KliRefresh
@@ -178,3 +181,22 @@ def test_cli_refresh_and_log(
     finally:
         cached_settings.cache_clear()
     assert taxonomy_lookup()("merchant:starbucks") is not None
+
+
+def test_refreshes_of_one_partner_never_overlap(tmp_path: Path) -> None:
+    settings = Settings(env="test", data_dir=tmp_path)
+    order: list[str] = []
+
+    def second() -> None:
+        with partner_lock(settings, "acme"):
+            order.append("second")
+
+    with partner_lock(settings, "acme"):
+        worker = threading.Thread(target=second)
+        worker.start()
+        time.sleep(0.3)
+        order.append("first done")
+    worker.join(timeout=5)
+    assert order == ["first done", "second"]
+    with partner_lock(settings, "acme"), partner_lock(settings, "globex"):
+        pass  # other partners are independent

@@ -13,10 +13,12 @@ the new assignments exactly when the log says ``succeeded``.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -261,7 +263,52 @@ def run_refresh(
     engine: Engine | None = None,
     enrich: Enrich | None = _enrich_with_lake_stage,
 ) -> RefreshResult:
-    """Run one refresh of a partner end to end and record it (see the module docstring)."""
+    """Run one refresh of a partner end to end and record it (see the module docstring).
+
+    Refreshes of one partner never overlap, across processes too (the scheduler in the server
+    and ``sightline refresh`` share ``<data_dir>/run/refresh-<partner>.lock``): a second one
+    waits for the first, then sees what it published and only does what is left.
+    """
+    with partner_lock(settings, partner_id):
+        return _locked_refresh(
+            settings,
+            sessions,
+            partner_id,
+            full=full,
+            as_of=as_of,
+            trigger=trigger,
+            rules=rules,
+            codes=codes,
+            engine=engine,
+            enrich=enrich,
+        )
+
+
+@contextmanager
+def partner_lock(settings: Settings, partner_id: str) -> Iterator[None]:
+    run_dir = settings.data_dir / "run"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with (run_dir / f"refresh-{partner_id}.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _locked_refresh(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    partner_id: str,
+    *,
+    full: bool,
+    as_of: date | None,
+    trigger: str,
+    rules: RuleSet | None,
+    codes: CodeLookup | None,
+    engine: Engine | None,
+    enrich: Enrich | None,
+) -> RefreshResult:
     lake_dir = settings.lake_dir
     started = time.perf_counter()
     timings: dict[str, float] = {}
