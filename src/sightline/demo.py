@@ -9,6 +9,7 @@ Every step goes through the same services as production; nothing is loaded behin
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import secrets
@@ -73,7 +74,7 @@ def _ensure_partner(sessions: sessionmaker[Session], partner_id: str) -> partner
     with db.transaction(sessions) as session:
         partner = partner_repo.get_partner(session, partner_id)
         if partner is None:
-            webhook_secret = "whsec_" + secrets.token_urlsafe(24)
+            webhook_secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
             partners.create_partner(
                 session, partner_id, name="Demo Credit Union", webhook_secret=webhook_secret
             )
