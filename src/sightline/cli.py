@@ -64,3 +64,7 @@ def serve(
 
 for _name in CLI_MODULES:
     importlib.import_module(_name).register(app)
+
+
+if __name__ == "__main__":
+    app()
