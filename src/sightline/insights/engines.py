@@ -8,6 +8,7 @@ optional extra.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from abc import ABC, abstractmethod
@@ -199,6 +200,9 @@ def spark_session(master: str = "local[2]", shuffle_partitions: int = 4) -> Spar
     ``master`` (one machine: tests, small FIs)."""
     if "default" in _SPARK:
         return _SPARK["default"]
+    # py4j logs "Closing down clientserver connection" from __del__ at interpreter exit, after
+    # the log streams are closed; its INFO lines are not ours to show anyway.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     from pyspark import SparkConf
     from pyspark.sql import SparkSession
 
