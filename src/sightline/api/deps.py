@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sightline.api.context import AppContext
 from sightline.errors import NotFound, Unauthorized
 from sightline.partners.service import Principal, authenticate_bearer
+from sightline.store.db import transaction
 
 _bearer = HTTPBearer(auto_error=False, description="A token from /auth/v1/token, or the API key.")
 
@@ -31,15 +32,8 @@ Context = Annotated[AppContext, Depends(get_context)]
 
 def get_session(ctx: Context) -> Iterator[Session]:
     """The request owns the transaction: commit on success, roll back on error."""
-    session = ctx.sessions()
-    try:
+    with transaction(ctx.sessions) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 DbSession = Annotated[Session, Depends(get_session)]

@@ -8,7 +8,7 @@ Kinds (the synthetic generator's truth uses the same names): ``card_purchase``, 
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, get_args
 
 from sightline.enrich.normalise import Guarded, Parsed
 
@@ -25,19 +25,7 @@ TransactionKind = Literal[
     "refund",
     "interest",
 ]
-KINDS: tuple[str, ...] = (
-    "card_purchase",
-    "ach_debit",
-    "ach_credit",
-    "payroll",
-    "p2p",
-    "transfer",
-    "fee",
-    "atm",
-    "check",
-    "refund",
-    "interest",
-)
+KINDS: tuple[str, ...] = get_args(TransactionKind)
 NO_MERCHANT_KINDS = frozenset({"fee", "atm", "check", "transfer", "interest"})
 
 # P2P platforms: the pattern and the alias that names the platform in the directory.

@@ -7,7 +7,6 @@ so a refresh's cost follows its windows, not the age of the lake.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -17,6 +16,7 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from sightline.insights.engines import Engine
+from sightline.lake import date_partitions, parquet_files
 
 ENRICHED = "enriched_transactions"
 MONEY = dt.Decimal(18, 2)
@@ -67,45 +67,19 @@ TELEMETRY_SCHEMA: dict[str, dt.DataType] = {
     "rdc": dt.int64,
 }
 
-_DATE_DIR = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
 BALANCE_TREND_DAYS = 90
 TELEMETRY_DAYS = 120
 
 
-def partner_dir(lake_dir: Path, feed: str, partner_id: str) -> Path:
-    return lake_dir / feed / f"partner={partner_id}"
-
-
-def date_partitions(lake_dir: Path, feed: str, partner_id: str) -> dict[date, Path]:
-    """``date=YYYY-MM-DD`` directories of one feed and partner."""
-    root = partner_dir(lake_dir, feed, partner_id)
-    if not root.is_dir():
-        return {}
-    out: dict[date, Path] = {}
-    for child in root.iterdir():
-        m = _DATE_DIR.match(child.name)
-        if m and child.is_dir():
-            try:
-                out[date.fromisoformat(m.group(1))] = child
-            except ValueError:
-                continue
-    return out
-
-
-def parquet_files(dirs: list[Path]) -> list[Path]:
-    files: list[Path] = []
-    for d in sorted(dirs):
-        files.extend(sorted(p for p in d.glob("*.parquet") if p.is_file()))
-    return files
+def _snapshot_files(lake_dir: Path, partner_id: str, day: date | None) -> list[Path]:
+    return parquet_files(lake_dir, "accounts", partner_id, start=day, end=day) if day else []
 
 
 def files_between(
     lake_dir: Path, feed: str, partner_id: str, after: date | None, upto: date
 ) -> list[Path]:
-    parts = date_partitions(lake_dir, feed, partner_id)
-    return parquet_files(
-        [p for d, p in parts.items() if d <= upto and (after is None or d > after)]
-    )
+    start = after + timedelta(days=1) if after is not None else None
+    return parquet_files(lake_dir, feed, partner_id, start=start, end=upto)
 
 
 def snapshot_dates(lake_dir: Path, partner_id: str, as_of: date) -> tuple[date | None, date | None]:
@@ -145,7 +119,6 @@ def load_inputs(
     """Open the partner's lake partitions the rules need; ``scope`` (a one-column ``ucic``
     table) restricts every input to those customers (incremental refresh)."""
     now, before = snapshot_dates(lake_dir, partner_id, as_of)
-    parts = date_partitions(lake_dir, "accounts", partner_id)
 
     def read(files: list[Path], schema: dict[str, dt.DataType]) -> ir.Table:
         t = engine.table_from_files(files, schema)
@@ -162,8 +135,8 @@ def load_inputs(
         txns.posted_at > ibis.literal(as_of - timedelta(days=lookback_days)),
         txns.posted_at <= ibis.literal(as_of),
     )
-    accounts_now = read(parquet_files([parts[now]]) if now else [], ACCOUNT_SCHEMA)
-    accounts_before = read(parquet_files([parts[before]]) if before else [], ACCOUNT_SCHEMA)
+    accounts_now = read(_snapshot_files(lake_dir, partner_id, now), ACCOUNT_SCHEMA)
+    accounts_before = read(_snapshot_files(lake_dir, partner_id, before), ACCOUNT_SCHEMA)
     customers = read(files_between(lake_dir, "customers", partner_id, None, as_of), CUSTOMER_SCHEMA)
     events = read(files_between(lake_dir, "events", partner_id, None, as_of), EVENT_SCHEMA)
     events = events.filter(events.ucic.notnull(), events.occurred_at.date() <= as_of)

@@ -36,10 +36,11 @@ from sightline.errors import BadRequest, NotFound
 from sightline.insights import private as private_expr
 from sightline.insights.codes import CodeLookup, taxonomy_lookup
 from sightline.insights.engines import Engine, create_engine
-from sightline.insights.inputs import ENRICHED, date_partitions, partner_dir
+from sightline.insights.inputs import ENRICHED
 from sightline.insights.pipeline import PrivateKli, compute_assignments
 from sightline.insights.refresh_models import KliRefresh
 from sightline.insights.rules import RuleSet, load_rules
+from sightline.lake import date_partitions, partner_dir
 from sightline.store.base import utcnow
 from sightline.store.db import transaction
 from sightline.store.models import Partner

@@ -23,27 +23,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sightline.errors import BadRequest
+from sightline.ingest.schemas import PRODUCTS as FEED_PRODUCTS
 
 RULE_ID = r"^[a-z][a-z0-9_]{0,63}$"
 MAX_WINDOW_DAYS = 1100
-PRODUCTS = (
-    "checking",
-    "savings",
-    "money_market",
-    "cd",
-    "ira",
-    "brokerage",
-    "credit_card",
-    "mortgage",
-    "heloc",
-    "auto_loan",
-    "personal_loan",
-    "student_loan",
-    "business_checking",
-    "business_savings",
-    "business_credit_card",
-    "business_loan",
-)
+PRODUCTS = FEED_PRODUCTS
 DEPOSIT_PRODUCTS = (
     "checking",
     "savings",

@@ -15,6 +15,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sightline.ingest.schemas import PRODUCTS as FEED_PRODUCTS
 from sightline.synth import names
 from sightline.synth.catalog import Catalog
 from sightline.synth.vec import cat, digits, luhn_complete, mix, pick, take, weighted_index
@@ -80,24 +81,7 @@ HELD_AWAY_PAYMENT = {
     "ewa": (120.0, 0.4),
 }
 
-ACCOUNT_PRODUCTS = (
-    "checking",
-    "savings",
-    "money_market",
-    "cd",
-    "ira",
-    "brokerage",
-    "credit_card",
-    "mortgage",
-    "heloc",
-    "auto_loan",
-    "personal_loan",
-    "student_loan",
-    "business_checking",
-    "business_savings",
-    "business_credit_card",
-    "business_loan",
-)
+ACCOUNT_PRODUCTS = FEED_PRODUCTS
 PRODUCT_INDEX = {p: i for i, p in enumerate(ACCOUNT_PRODUCTS)}
 PRODUCT_CODES = {
     "checking": ("CHK-BASIC", "CHK-REWARDS", "CHK-STUDENT"),

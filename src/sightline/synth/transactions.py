@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from sightline.enrich.kinds import KINDS
 from sightline.ingest.schemas import CHANNELS
 from sightline.synth import descriptors as d
 from sightline.synth import names
@@ -19,19 +20,6 @@ from sightline.synth.vec import mix, pick, unit, weighted_index, zipf_weights
 I64 = npt.NDArray[np.int64]
 B = npt.NDArray[np.bool_]
 
-KINDS = (
-    "card_purchase",
-    "ach_debit",
-    "ach_credit",
-    "payroll",
-    "p2p",
-    "transfer",
-    "fee",
-    "atm",
-    "check",
-    "refund",
-    "interest",
-)
 KIND = {k: i for i, k in enumerate(KINDS)}
 CHANNEL = {c: i for i, c in enumerate(CHANNELS)}
 
