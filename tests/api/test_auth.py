@@ -125,3 +125,37 @@ def test_verified_credentials_are_cached_briefly(context: AppContext, acme: Part
     time.sleep(0.6)
     assert client.get(url, headers=acme.headers).status_code == 401
     assert client.get(url, headers={"Authorization": "Bearer sk_wrong"}).status_code == 401
+
+
+PUBLIC = {"/healthz", "/auth/v1/token", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+
+
+def test_every_route_needs_credentials(context: AppContext) -> None:
+    """Walks every route of the real app: without credentials each answers 401, except the
+    deliberately public ones."""
+    import re
+
+    from fastapi.routing import iter_route_contexts
+
+    from sightline.api import app as app_module
+
+    client = TestClient(app_module.create_app(context=context))
+    seen = 0
+    for route in iter_route_contexts(client.app.routes):  # type: ignore[attr-defined]
+        if route.path in PUBLIC:
+            continue
+        path = re.sub(r"\{partner_id\}", "acme", route.path or "")
+        path = re.sub(r"\{[^}]+\}", "1", path)
+        for method in route.methods or ():
+            if method == "HEAD":
+                continue
+            resp = client.request(method, path)
+            assert resp.status_code == 401, (method, route.path, resp.status_code)
+            assert resp.headers["x-request-id"]
+            seen += 1
+    assert seen >= 20
+    spec = client.get("/openapi.json").json()
+    for path, operations in spec["paths"].items():
+        if path not in PUBLIC:
+            for operation in operations.values():
+                assert operation["security"] == [{"HTTPBearer": []}], path

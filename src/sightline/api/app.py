@@ -5,13 +5,17 @@ from __future__ import annotations
 import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.openapi.utils import _get_api_route_for_openapi
+from fastapi.routing import iter_route_contexts
 
 from sightline import __version__
 from sightline.api import errors
 from sightline.api.context import AppContext
-from sightline.api.deps import get_principal
+from sightline.api.deps import BEARER_SCHEME, get_principal, partner_scope
 from sightline.api.middleware import RequestIdMiddleware
 from sightline.config import Settings, load_settings
 from sightline.logs import configure_logging
@@ -77,4 +81,40 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
         if hasattr(module, "on_shutdown"):
             app.state.shutdown_hooks.append(module.on_shutdown)
     app.include_router(authenticated)
+    _document_bearer(app)
     return app
+
+
+def _document_bearer(app: FastAPI) -> None:
+    """Authentication reads the header directly (see ``deps._authenticate``), so FastAPI no longer
+    sees a security dependency; document the bearer scheme on every operation that depends on
+    ``get_principal`` or ``partner_scope``, exactly where HTTPBearer used to appear."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = build()  # FastAPI caches it until the routes change; the patch is idempotent
+        secured: set[tuple[str, str]] = set()
+        for context in iter_route_contexts(app.routes):
+            route = _get_api_route_for_openapi(context)
+            if route is not None and _authenticates(route.dependant):
+                secured.update((route.path_format, method.lower()) for method in route.methods)
+        components = schema.setdefault("components", {})
+        components.setdefault("securitySchemes", {})[BEARER_SCHEME] = {
+            "type": "http",
+            "description": "A token from /auth/v1/token, or the API key.",
+            "scheme": "bearer",
+        }
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                if (path, method) in secured:
+                    operation["security"] = [{BEARER_SCHEME: []}]
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _authenticates(dependant: Dependant) -> bool:
+    return any(
+        dep.call in (get_principal, partner_scope) or _authenticates(dep)
+        for dep in dependant.dependencies
+    )
