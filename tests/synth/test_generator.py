@@ -361,7 +361,8 @@ def test_life_events_change_behaviour(fi: SynthResult, joined: list[dict[str, ob
         if e["event"] == "new_job":
             assert any(
                 r["transaction_kind"] == "payroll"
-                and r["merchant_name"] == employer[ucic]
+                # the truth names the payer on the line: the employer, or its payroll processor
+                and r["merchant_name"] in (employer[ucic], "ADP", "Paychex", "Gusto")
                 and r["posted_at"] >= d
                 for r in rows
             ), e

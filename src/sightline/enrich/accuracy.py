@@ -6,6 +6,15 @@ Merchant names compare case-, punctuation- and apostrophe-insensitively (``Joe's
 transfers) is right only when the Enricher gives none either. Competing-FI precision is over
 the rows where the Enricher names an institution, recall over the rows whose truth names one;
 both compare institution ids.
+
+Truncation-aware merchant accuracy (reported next to the strict one, never instead of it): card
+networks print the merchant field at a fixed width (22 or 25 characters with the processor
+prefix, ``SQ *MAIN ST ESPRESSO B``) and NACHA the company name at 16, so the end of a long local
+name is simply not in the line. A miss counts as right in the truncation-aware figure only when
+(1) the line shows the true name cut at one of those widths (the processor prefix plus the
+visible part is exactly 16, 22 or 25 characters, or one less when the cut fell on a space), and
+(2) the prediction equals the visible part up to its last complete word (``Main St Espresso``)
+- a word prefix of the truth, nothing guessed, nothing more. Every other difference stays a miss.
 """
 
 from __future__ import annotations
@@ -36,6 +45,77 @@ def _norm(name: str | None) -> str:
 
 _LEGAL_FORM = re.compile(r"\s+(?:inc|llc|corp|corporation|co|ltd|company)$")
 
+# The widths at which networks cut the merchant / company field (card 22 or 25, ACH 16).
+FIELD_WIDTHS = (16, 22, 25)
+_PREFIX = re.compile(r"(?:^|\s)((?:[A-Z0-9]{1,4} ?\* ?)?)$")  # "SQ *", "TST* " before the name
+_STATEMENT_CLEAN = re.compile(r"[^A-Z0-9&]+")
+
+
+def _statement(text: str) -> str:
+    """Upper case, apostrophes dropped, other punctuation as single spaces."""
+    upper = text.upper().replace("'", "").replace("’", "")
+    return _STATEMENT_CLEAN.sub(" ", upper).strip()
+
+
+def truth_words_apostrophes(truth: str, visible: int) -> int:
+    """Apostrophes in the part of ``truth`` whose statement form is ``visible`` characters."""
+    count = 0
+    seen = 0
+    for ch in _SPACES.sub(" ", truth.upper().replace("’", "'")).strip():
+        if seen >= visible:
+            break
+        if ch == "'":
+            count += 1
+        else:
+            seen += 1
+    return count
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def truncated_name(predicted: str | None, truth: str | None, description: str) -> bool:
+    """Whether ``predicted`` is exactly what can be read of ``truth`` in a line that shows it cut
+    at a network field width (see the module docstring); False when the full name is there."""
+    if not predicted or not truth or same_name(predicted, truth):
+        return False
+    want = _statement(truth)
+    got = _statement(predicted)
+    if not want.startswith(got + " "):
+        return False  # not a word prefix of the truth
+    raw = " ".join(description.upper().replace("’", "'").split())
+    line = raw.replace("'", "")
+    # raw_end[i]: index in ``raw`` just past line[i - 1] (widths count the dropped apostrophes).
+    raw_end = [0]
+    for i, ch in enumerate(raw):
+        if ch != "'":
+            raw_end.append(i + 1)
+    at = line.find(got)
+    while at >= 0:
+        # The visible part: the longest prefix of the true name the line shows from here.
+        n = len(got)
+        while n < len(want) and at + n < len(line) and line[at + n] == want[n]:
+            n += 1
+        if want[n - 1] == " ":
+            n -= 1  # the space after a complete word is not part of the name
+        cut = n < len(want) and (at + n == len(line) or line[at + n] == " ")
+        if cut and want[n] == " ":
+            complete = want[:n]  # the field ended right after a word
+        else:
+            complete = want[:n].rsplit(" ", 1)[0] if " " in want[:n] else ""
+        head = _PREFIX.search(line[:at])
+        if cut and complete == got and head is not None:
+            width = len(head.group(1)) + raw_end[at + n] - raw_end[at]
+            # an acquirer that drops apostrophes does so after the cut (JESSICAS FAMILY RESTAURA)
+            dropped = truth_words_apostrophes(truth, n) if width == len(head.group(1)) + n else 0
+            if any(
+                w in FIELD_WIDTHS or (want[n] == " " and w + 1 in FIELD_WIDTHS)
+                for w in {width, width + dropped}
+            ):
+                return True
+        at = line.find(got, at + 1)
+    return False
+
 
 @dataclass
 class Scores:
@@ -47,11 +127,17 @@ class Scores:
     fi_true: int = 0
     fi_hits: int = 0
     product_ok: int = 0
+    merchant_truncated_ok: int = 0  # misses that are the visible part of a truncated name
     misses: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def merchant_accuracy(self) -> float:
         return self.merchant_ok / self.rows if self.rows else 0.0
+
+    @property
+    def merchant_accuracy_truncation_aware(self) -> float:
+        ok = self.merchant_ok + self.merchant_truncated_ok
+        return ok / self.rows if self.rows else 0.0
 
     @property
     def category_accuracy(self) -> float:
@@ -77,6 +163,7 @@ class Scores:
         return {
             "rows": self.rows,
             "merchant_accuracy": round(self.merchant_accuracy, 4),
+            "merchant_accuracy_truncation_aware": round(self.merchant_accuracy_truncation_aware, 4),
             "category_accuracy": round(self.category_accuracy, 4),
             "kind_accuracy": round(self.kind_accuracy, 4),
             "competing_fi_precision": round(self.fi_precision, 4),
@@ -99,6 +186,9 @@ def score(
     problems = []
     if same_name(got.merchant_name, truth.get("merchant")):
         scores.merchant_ok += 1
+    elif truncated_name(got.merchant_name, truth.get("merchant"), description):
+        scores.merchant_truncated_ok += 1  # right in the truncation-aware figure only
+        problems.append(f"merchant {got.merchant_name!r} != {truth.get('merchant')!r} (truncated)")
     else:
         problems.append(f"merchant {got.merchant_name!r} != {truth.get('merchant')!r}")
     if "category" in truth:

@@ -326,6 +326,15 @@ def default_kli_codes() -> dict[str, int] | None:
         return None
 
 
+_SOCIAL_SECURITY = re.compile(r"\bSSA\b|\bSOC SEC\b|\bXXSOC SEC\b|\bSOCIAL SECURITY\b")
+
+
+# Words after a payroll processor's name that do not name an employer.
+_PAYROLL_FILLER = frozenset(
+    ("INC", "LLC", "CORP", "CO", "PAY", "PAYMENT", "PMT", "NET", "DEP", "DEPOSIT", "PPD")
+)
+
+
 class Enricher:
     """Cleanses descriptors against a :class:`Directory`. Build once per process (it compiles the
     automata), then call :meth:`enrich` from any thread: it only reads shared state."""
@@ -387,10 +396,15 @@ class Enricher:
         self._payouts: dict[str, Merchant] = {}
         by_name = {m.name: m for m in directory.merchants if m.kind != "payroll"}
         for m in directory.merchants:
-            if m.kind == "payroll" and " " in m.name:
+            # "Square Payroll" is a payroll service for other employers (like ADP): a deposit
+            # from Square is a card settlement, not Square paying a driver or seller.
+            if m.kind == "payroll" and " " in m.name and not m.name.endswith(" Payroll"):
                 brand = by_name.get(m.name.rsplit(" ", 2)[0]) or by_name.get(m.name.split(" ")[0])
                 if brand is not None:
                     self._payouts[brand.merchant_id] = m
+        ids = {m.merchant_id: m for m in directory.merchants}
+        self._ssa = ids.get("social-security-administration")
+        self._treasury = {"us-treasury-payments", "us-department-of-the-treasury"}
         self._cached = lru_cache(maxsize=cache_size)(self.enrich_key)
         warm_up()
         _vocabulary()
@@ -447,6 +461,16 @@ class Enricher:
         if inst is not None and self._institution_names_it(match, inst_len, kind):
             match = _MerchantMatch(None, inst.name, None, None)
         merchant = match.merchant
+        if (
+            credit
+            and merchant is not None
+            and self._ssa is not None
+            and merchant.merchant_id in self._treasury
+            and _SOCIAL_SECURITY.search(p.key)
+        ):
+            # Treasury (310) disburses the benefit; the programme named in the line pays it.
+            merchant = self._ssa
+            match = _MerchantMatch(merchant, merchant.name, None, match.hit)
         payout = self._payouts.get(merchant.merchant_id) if merchant else None
         if credit and payout is not None and kind == "ach_credit":
             merchant = payout  # a gig platform paying its driver
@@ -662,8 +686,12 @@ class Enricher:
         employer = payroll_words().sub(" ", company)
         employer = re.sub(r"\s+", " ", employer).strip(" -*")
         processor = PAYROLL_PROCESSORS.match(employer)
-        if processor and employer[processor.end() :].strip():
-            employer = employer[processor.end() :].strip()
+        if processor:
+            rest = employer[processor.end() :].split()
+            if any(w not in _PAYROLL_FILLER for w in rest):
+                employer = " ".join(rest)  # GUSTO ACME ROOFING: the employer follows
+            else:
+                employer = processor.group(0)  # PAYCHEX INC, ADP PAY: the processor itself
         if not employer:
             employer = company
         hit = self._lookup(employer, fuzzy=False, prefix=False)
@@ -761,6 +789,8 @@ class Enricher:
             if hit is not None:  # IRS TREAS 310 TAX REF is a refund, not a tax payment
                 return _pair(hit.target)
         if merchant is not None:
+            if merchant.kind == "processor" and credit and kind == "ach_credit":
+                return ("Income", "Other Income")  # a card processor settling a seller's sales
             if merchant.kind == "processor" and mcc:
                 cat = self.directory.category_for_mcc(mcc)
                 if cat is not None:

@@ -800,7 +800,7 @@ def build_catalog(directory: DirectoryLike, seed: int) -> Catalog:
         b.add(name=disp, group="Income", category="Other Income", strings=stems, sec=2, descr=descr)
         for disp, stems, descr in (
             ("Square", ("SQUARE INC",), ("SQ260101", "DEPOSIT")),
-            ("Stripe", ("STRIPE",), ("TRANSFER", "PAYOUT")),
+            ("Stripe Payouts", ("STRIPE",), ("TRANSFER", "PAYOUT")),  # the directory's name
             ("Shopify", ("SHOPIFY",), ("PAYOUT", "TRANSFER")),
         )
     ]

@@ -592,7 +592,7 @@ class MonthGenerator:
                 credit=True,
                 channel="ach",
                 kind="payroll",
-                ent=employer,
+                ent=printed,  # the payer the line names: the processor when it prints its own
                 desc=self.render.ach(rng, cust, printed, day),
             )
         )
