@@ -911,7 +911,20 @@ def local_name(text: str) -> str | None:
     words = [_ABBREVIATIONS.get(w, w) for w in form.split(" ")]
     if len(words) > 1:
         words[-1] = _complete_word(words[-1])
+    if len(words) > 2 and _fragment(words[-1]):
+        words.pop()  # SQ *THE WILLOW CREEK B: the field ended one or two letters into a word
     return title_name(" ".join(words))
+
+
+def _fragment(word: str) -> bool:
+    """One or two letters that are no word of a business name: the start of a cut word."""
+    return len(word) <= 2 and word.isalpha() and word not in _SHORT_WORDS
+
+
+_SHORT_WORDS = _words(
+    "A I O AN AT BY DE DI DO EL GO IN IS IT LA LE LO MA MI MY NO OF ON OR PA SO TO UP US WE YO "
+    "ST DR MT FT JR SR CO II IV VI XL BB BQ OK"
+)
 
 
 _ABBREVIATIONS = {
@@ -976,6 +989,13 @@ def _complete_word(word: str) -> str:
         i += 1
     if len(found) == 2 and found[0][:-1] == found[1][:-1] and found[0].endswith("S"):
         return found[0]  # ROASTE: ROASTERS rather than ROASTERY
+    if len(found) == 2 and found[1].startswith(found[0]):
+        # KITCHE: KITCHEN (KITCHENETTE too); GRIL: GRILL (GRILLE too) - the shorter word
+        while i < len(vocabulary) and vocabulary[i].startswith(word):
+            if not vocabulary[i].startswith(found[0]):
+                return word
+            i += 1
+        return found[0]
     return found[0] if len(found) == 1 else word
 
 
