@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -28,6 +28,9 @@ ROUTER_MODULES = [
     "sightline.insights.endpoints",
     "sightline.insights.private_endpoints",
 ]
+
+HOT_ROUTERS = ("sightline.enrich.endpoints", "sightline.insights.endpoints")
+"""Matched first: the per-transaction and per-customer lookups (see docs/benchmarks.md)."""
 
 DESCRIPTION = """Sightline's REST API. Every route needs `Authorization: Bearer <token or key>`
 (get a token from `POST /auth/v1/token` with HTTP Basic client_id:secret). A key of one partner
@@ -67,20 +70,25 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    authenticated = APIRouter(
-        dependencies=[Depends(get_principal)], responses={401: errors.ERROR_RESPONSES[401]}
-    )
-    for name in ROUTER_MODULES:
-        module = importlib.import_module(name)
+    modules = [importlib.import_module(name) for name in ROUTER_MODULES]
+    for module in modules:
         if hasattr(module, "public_router"):
             app.include_router(module.public_router)
-        if hasattr(module, "router"):
-            authenticated.include_router(module.router)
         if hasattr(module, "on_startup"):
             app.state.startup_hooks.append(module.on_startup)
         if hasattr(module, "on_shutdown"):
             app.state.shutdown_hooks.append(module.on_shutdown)
-    app.include_router(authenticated)
+    # Routers are included flat (nesting them costs every request a level of route matching),
+    # the hot ones first. A router whose every route depends on ``partner_scope`` is already
+    # authenticated by it; any other gets ``get_principal`` on all its routes.
+    for module in sorted(modules, key=lambda m: m.__name__ not in HOT_ROUTERS):
+        if hasattr(module, "router"):
+            scoped = _partner_scoped(module.router)
+            app.include_router(
+                module.router,
+                dependencies=[] if scoped else [Depends(get_principal)],
+                responses={401: errors.ERROR_RESPONSES[401]},
+            )
     _document_bearer(app)
     return app
 
@@ -111,6 +119,18 @@ def _document_bearer(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _partner_scoped(router: APIRouter) -> bool:
+    """Whether every route of ``router`` passes through ``partner_scope`` (which authenticates)."""
+    routes = [_get_api_route_for_openapi(context) for context in iter_route_contexts(router.routes)]
+    return bool(routes) and all(
+        route is not None and _depends_on(route.dependant, partner_scope) for route in routes
+    )
+
+
+def _depends_on(dependant: Dependant, call: Callable[..., Any]) -> bool:
+    return any(dep.call is call or _depends_on(dep, call) for dep in dependant.dependencies)
 
 
 def _authenticates(dependant: Dependant) -> bool:
