@@ -14,7 +14,9 @@ name is simply not in the line. A miss counts as right in the truncation-aware f
 (1) the line shows the true name cut at one of those widths (the processor prefix plus the
 visible part is exactly 16, 22 or 25 characters, or one less when the cut fell on a space), and
 (2) the prediction equals the visible part up to its last complete word (``Main St Espresso``)
-- a word prefix of the truth, nothing guessed, nothing more. Every other difference stays a miss.
+or that part with the cut word completed as the truth spells it (``MERIDIAN INSURAN`` →
+``Meridian Insurance`` for "Meridian Insurance Agency") - a word prefix of the truth that reaches
+no further than the line does. Every other difference stays a miss.
 """
 
 from __future__ import annotations
@@ -90,21 +92,27 @@ def truncated_name(predicted: str | None, truth: str | None, description: str) -
     for i, ch in enumerate(raw):
         if ch != "'":
             raw_end.append(i + 1)
-    at = line.find(got)
+    first = want.split(" ", 1)[0]
+    at = line.find(first)
     while at >= 0:
         # The visible part: the longest prefix of the true name the line shows from here.
-        n = len(got)
+        n = 0
         while n < len(want) and at + n < len(line) and line[at + n] == want[n]:
             n += 1
-        if want[n - 1] == " ":
+        if n and want[n - 1] == " ":
             n -= 1  # the space after a complete word is not part of the name
         cut = n < len(want) and (at + n == len(line) or line[at + n] == " ")
-        if cut and want[n] == " ":
+        if not cut:
+            at = line.find(first, at + 1)
+            continue
+        if want[n] == " ":
             complete = want[:n]  # the field ended right after a word
         else:
             complete = want[:n].rsplit(" ", 1)[0] if " " in want[:n] else ""
+        # ... or that part with the cut word completed as the truth spells it (INSURAN -> Insurance)
+        completed = want[: n + len(want[n:].split(" ", 1)[0])] if want[n] != " " else complete
         head = _PREFIX.search(line[:at])
-        if cut and complete == got and head is not None:
+        if got in (complete, completed) and head is not None:
             width = len(head.group(1)) + raw_end[at + n] - raw_end[at]
             # an acquirer that drops apostrophes does so after the cut (JESSICAS FAMILY RESTAURA)
             dropped = truth_words_apostrophes(truth, n) if width == len(head.group(1)) + n else 0
@@ -113,7 +121,7 @@ def truncated_name(predicted: str | None, truth: str | None, description: str) -
                 for w in {width, width + dropped}
             ):
                 return True
-        at = line.find(got, at + 1)
+        at = line.find(first, at + 1)
     return False
 
 
