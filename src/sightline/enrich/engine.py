@@ -190,8 +190,9 @@ _NOISE_TAIL = frozenset(
     ]
 )
 _ACH_TAIL = re.compile(
-    r"(?:\s+(?:WEB|ONLINE|PMTS?|PAYMENTS?|PYMTS?|AUTOPAY|AUTO PAY|BILL ?PAY|EPAY|ACH|DEBIT))+$"
+    r"(?:\s+(?:WEB|ONLINE|PMTS?|PAYMENTS?|PYMTS?|AUTOPAY|AUTO PAY|BILL ?PAY|EPAY|ACH|DEBIT|RENT))+$"
 )
+_PAYOUT_WORDS = re.compile(r"\s+(?:TRANSFER|XFER|PAYOUTS?|DEPOSIT)$")
 _LEGAL = re.compile(r"\s+(?:LLC|L L C|LL|INC|INCORPORATED|CORP|CORPORATION|LTD|PLLC|LLP|CO|PA|PC)$")
 
 # Product words in descriptors, most specific first.
@@ -402,6 +403,9 @@ class Enricher:
                 brand = by_name.get(m.name.rsplit(" ", 2)[0]) or by_name.get(m.name.split(" ")[0])
                 if brand is not None:
                     self._payouts[brand.merchant_id] = m
+        self._processor_domains = {
+            m.domain for m in directory.merchants if m.kind == "processor" and m.domain
+        }
         ids = {m.merchant_id: m for m in directory.merchants}
         self._ssa = ids.get("social-security-administration")
         self._treasury = {"us-treasury-payments", "us-department-of-the-treasury"}
@@ -442,6 +446,8 @@ class Enricher:
         p = parse(key)
         kind = recognise(p, direction=direction, channel=channel, trans_category=trans_category)
         credit = direction == "credit"
+        if kind == "transfer" and credit and self._payout_transfer(p):
+            kind = "ach_credit"  # SHOPIFY TRANSFER: a processor paying out a seller's sales
         match = _MerchantMatch(None, None, None, None)
         inst: Institution | None = None
         inst_len = 0
@@ -680,6 +686,19 @@ class Enricher:
         if hit is None:
             hit = Hit(alias, alias, 0, len(alias), 1.0, "exact") if (merchant or inst) else None
         return _MerchantMatch(merchant, name, None, hit), inst, ("p2p" if inst else None)
+
+    def _payout_transfer(self, p: Parsed) -> bool:
+        """Whether the line is a card processor's name then a transfer word, nothing else."""
+        form = match_form(p.ach.company if p.ach else p.text)
+        name = _PAYOUT_WORDS.sub("", form).strip()
+        if not name or name == form:
+            return False
+        hit = self.merchants.best_exact(name)
+        if hit is None or (hit.start, hit.end) != (0, len(name)):
+            return False
+        m = self.directory.merchant(hit.target)
+        # SHOPIFY is the subscription; its payments arm (same domain) pays the seller out
+        return m.kind in ("processor", "payroll") or (m.domain or "") in self._processor_domains
 
     def _payroll(self, p: Parsed) -> _MerchantMatch:
         company = p.ach.company if p.ach else p.text
