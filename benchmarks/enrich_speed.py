@@ -150,7 +150,7 @@ def _wrk(url: str, script: Path, duration: int, connections: int) -> dict[str, f
     }
 
 
-def bench_http(duration: int, connections: int) -> dict[str, object]:
+def bench_http(duration: int, connections: int, workers: int = 1) -> dict[str, object]:
     if shutil.which("wrk") is None:
         return {"skipped": "wrk is not installed (apt-get install -y wrk)"}
     from sightline.partners import service as partners
@@ -205,7 +205,7 @@ def bench_http(duration: int, connections: int) -> dict[str, object]:
         port = _free_port()
         uvicorn = [PY, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port)]
         uvicorn += ["--loop", "uvloop", "--http", "httptools", "--log-level", "warning"]
-        uvicorn += ["--no-access-log"]
+        uvicorn += ["--no-access-log", "--workers", str(workers)]
         server = subprocess.Popen([*uvicorn, "--factory", "sightline.api.app:create_app"], env=env)
         try:
             _wait(f"http://127.0.0.1:{port}/healthz")
@@ -259,6 +259,7 @@ def bench_http(duration: int, connections: int) -> dict[str, object]:
             bare_server.wait(10)
     return {
         "connections": connections,
+        "workers": workers,
         "duration_s": duration,
         "response_bytes": size,
         "merchant_endpoint": sightline,
@@ -353,6 +354,7 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers (merchant server)")
     parser.add_argument("--only", default="startup,single,http,batch")
     args = parser.parse_args()
     wanted = set(args.only.split(","))
@@ -362,7 +364,7 @@ def main() -> int:
     if "single" in wanted:
         report["single"] = bench_single()
     if "http" in wanted:
-        report["http"] = bench_http(args.duration, args.connections)
+        report["http"] = bench_http(args.duration, args.connections, args.workers)
     if "batch" in wanted:
         report["batch"] = bench_batch(args.rows)
     print(json.dumps(report, indent=2))
