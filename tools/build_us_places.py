@@ -12,67 +12,10 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
+from sightline.enrich.normalise import US_STATES
+
 OUT = Path(__file__).resolve().parents[1] / "src/sightline/enrich/us_places.tsv.gz"
-KEEP_STATES = {
-    *[
-        "AL",
-        "AK",
-        "AZ",
-        "AR",
-        "CA",
-        "CO",
-        "CT",
-        "DE",
-        "DC",
-        "FL",
-        "GA",
-        "HI",
-        "ID",
-        "IL",
-        "IN",
-        "IA",
-        "KS",
-        "KY",
-        "LA",
-        "ME",
-        "MD",
-        "MA",
-        "MI",
-        "MN",
-        "MS",
-        "MO",
-        "MT",
-        "NE",
-        "NV",
-        "NH",
-    ],
-    *[
-        "NJ",
-        "NM",
-        "NY",
-        "NC",
-        "ND",
-        "OH",
-        "OK",
-        "OR",
-        "PA",
-        "RI",
-        "SC",
-        "SD",
-        "TN",
-        "TX",
-        "UT",
-        "VT",
-        "VA",
-        "WA",
-        "WV",
-        "WI",
-        "WY",
-        "PR",
-        "VI",
-        "GU",
-    ],
-}
+KEEP_STATES = set(US_STATES)
 CITY = re.compile(r"[A-Z][A-Z .'\-]*[A-Z]")
 
 

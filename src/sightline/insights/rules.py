@@ -23,6 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sightline.errors import BadRequest
+from sightline.ingest.schemas import EVENT_TYPES as FEED_EVENT_TYPES
 from sightline.ingest.schemas import PRODUCTS as FEED_PRODUCTS
 
 RULE_ID = r"^[a-z][a-z0-9_]{0,63}$"
@@ -37,26 +38,7 @@ DEPOSIT_PRODUCTS = (
     "business_checking",
     "business_savings",
 )
-EVENT_TYPES = (
-    "application_started",
-    "application_submitted",
-    "application_approved",
-    "application_declined",
-    "kyc_passed",
-    "kyc_failed",
-    "account_opened",
-    "account_funded",
-    "first_login",
-    "card_activated",
-    "first_card_purchase",
-    "direct_deposit_setup",
-    "bill_pay_enrolled",
-    "estatements_enrolled",
-    "mobile_app_installed",
-    "address_changed",
-    "account_closed",
-    "offer_clicked",
-)
+EVENT_TYPES = FEED_EVENT_TYPES
 
 
 class RuleError(BadRequest):
