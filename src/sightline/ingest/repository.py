@@ -266,7 +266,12 @@ def consent_history(session: Session, partner_id: str, ucic: str) -> Sequence[Co
     return session.scalars(
         select(ConsentChange)
         .where(ConsentChange.partner_id == partner_id, ConsentChange.ucic == ucic)
-        .order_by(ConsentChange.changed_at, ConsentChange.id)
+        .order_by(
+            ConsentChange.changed_at,
+            ConsentChange.channel,
+            ConsentChange.purpose,
+            ConsentChange.id,
+        )
     ).all()
 
 
