@@ -17,6 +17,7 @@ from sightline import __version__
 from sightline.api import errors
 from sightline.api.context import AppContext
 from sightline.api.deps import BEARER_SCHEME, get_principal, partner_scope
+from sightline.api.fastpath import FastPath
 from sightline.api.middleware import RequestIdMiddleware
 from sightline.config import Settings, load_settings
 from sightline.logs import configure_logging
@@ -38,7 +39,11 @@ DESCRIPTION = """Sightline's REST API. Every route needs `Authorization: Bearer 
 sees only that partner: any other `/partners/{partner_id}` answers 404."""
 
 
-def create_app(settings: Settings | None = None, *, context: AppContext | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, context: AppContext | None = None, fast_path: bool = True
+) -> FastAPI:
+    """The app; ``fast_path=False`` leaves the hot lookups to FastAPI's routing too (tests and
+    benchmarks compare the two)."""
     settings = settings or (context.settings if context else load_settings())
     configure_logging(settings.log_level)
     ctx = context or AppContext.from_settings(settings)
@@ -69,6 +74,10 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     app.state.startup_hooks = []
     app.state.shutdown_hooks = []
     errors.install(app)
+    # the hot lookups are answered before FastAPI's routing (see api/fastpath.py), inside the
+    # request-id middleware so both paths log and tag requests alike
+    if fast_path:
+        app.add_middleware(FastPath)
     app.add_middleware(RequestIdMiddleware)
 
     @app.get("/healthz", tags=["ops"])

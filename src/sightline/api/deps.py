@@ -54,12 +54,20 @@ async def _authenticate(request: Request) -> Principal:
     principal: Principal | None = scope.get(_PRINCIPAL)
     if principal is not None:
         return principal
-    header = request.headers.get("authorization")
+    principal = verify_bearer(request.app.state.ctx, request.headers.get("authorization"))
+    scope[_PRINCIPAL] = principal
+    return principal
+
+
+def verify_bearer(ctx: AppContext, header: str | None) -> Principal:
+    """The caller behind an ``Authorization`` header value, else :class:`Unauthorized`.
+
+    Shared by the dependencies above and the pure-ASGI fast path (``api/fastpath.py``), so both
+    apply the same credential cache and the same revocation semantics."""
     scheme, _, credential = (header or "").partition(" ")
     credential = credential.strip()
     if scheme.lower() != "bearer" or not credential:
         raise Unauthorized("Authorization: Bearer <token or key> is required.")
-    ctx: AppContext = request.app.state.ctx
     principal = ctx.credentials.get(credential)
     if principal is None:
         with ctx.sessions() as session:
@@ -67,7 +75,6 @@ async def _authenticate(request: Request) -> Principal:
                 session, credential, server_secret=ctx.settings.secret_key
             )
         ctx.credentials.put(credential, principal)
-    scope[_PRINCIPAL] = principal
     return principal
 
 

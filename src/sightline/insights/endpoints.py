@@ -54,7 +54,11 @@ LeafQ = Annotated[str | None, Query(description="Y or N (any depth below).")]
 
 def reader_of(request: Request) -> KliReader:
     """The app's KLI reader, created on first use and closed with the app."""
-    state = request.app.state
+    return reader_for(request.app.state)
+
+
+def reader_for(state: Any) -> KliReader:
+    """``reader_of`` for the app's ``state`` (the fast path has no ``Request``)."""
     found: KliReader | None = getattr(state, "kli_reader", None)
     if found is None:
         found = state.kli_reader = KliReader(state.ctx.settings.resolved_database_url)
@@ -140,29 +144,35 @@ def _customer_codes(db: Db, partner_id: str, ucic: str) -> list[repo.Row]:
 async def ucic_kli_assignments(
     partner_id: PartnerId, ucic: str, request: Request, limit: Limit = 100, cursor: Cursor = None
 ) -> Response:
-    after = _code_cursor(cursor)
+    work = functools.partial(
+        ucic_assignments_body, partner_id=partner_id, ucic=ucic, cursor=cursor, limit=limit
+    )
+    return Response(await reader_for(request.app.state).run(work), media_type=JSON)
 
-    def work(db: Db) -> bytes:
-        rows = repo.ucic_assignments(db, partner_id, ucic, after=after, limit=limit + 1)
-        if not rows and cursor is None:
-            raise NotFound(f"Customer {ucic} not found.")
-        public = load_taxonomy().nodes
-        items = []
-        for code, first, last, strength in rows[:limit]:
-            if code in public:
-                fields = _public_fields(code)
-            else:
-                private = repo.private_kli(db, partner_id, code)
-                if private is None:  # a private KLI deleted after the refresh
-                    continue
-                fields = _fields(private)
-            items.append(
-                {**fields, "first_assigned": first, "last_assigned": last, "strength": strength}
-            )
-        nxt = str(rows[limit - 1][0]) if len(rows) > limit else None
-        return orjson.dumps({"items": items, "next_cursor": nxt})
 
-    return Response(await reader_of(request).run(work), media_type=JSON)
+def ucic_assignments_body(
+    db: Db, *, partner_id: str, ucic: str, cursor: str | None = None, limit: int = 100
+) -> bytes:
+    """The 200 body of ``ucic_kli_assignments`` (``NotFound`` for an unknown customer); the
+    pure-ASGI fast path (``api/fastpath.py``) answers the same route with it."""
+    rows = repo.ucic_assignments(db, partner_id, ucic, after=_code_cursor(cursor), limit=limit + 1)
+    if not rows and cursor is None:
+        raise NotFound(f"Customer {ucic} not found.")
+    public = load_taxonomy().nodes
+    items = []
+    for code, first, last, strength in rows[:limit]:
+        if code in public:
+            fields = _public_fields(code)
+        else:
+            private = repo.private_kli(db, partner_id, code)
+            if private is None:  # a private KLI deleted after the refresh
+                continue
+            fields = _fields(private)
+        items.append(
+            {**fields, "first_assigned": first, "last_assigned": last, "strength": strength}
+        )
+    nxt = str(rows[limit - 1][0]) if len(rows) > limit else None
+    return orjson.dumps({"items": items, "next_cursor": nxt})
 
 
 @router.get(
