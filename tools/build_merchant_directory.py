@@ -1013,6 +1013,12 @@ def make_institution(
     for product in given:
         if product not in products_t:
             raise SystemExit(f"{name}: statement_names for {product!r} not in its products")
+    # A crypto line generated as "<stem> TRANSFER" / "<stem> DEPOSIT" is what the same
+    # institution's deposit or P2P product prints too: the generated form would make the product
+    # a coin toss (ROBINHOOD TRANSFER), so crypto keeps only the forms no other product has.
+    others = {f for p in products_t if p != "crypto" for f in [*given.get(p, []), *generated[p]]}
+    if "crypto" in generated:
+        generated["crypto"] = [f for f in generated["crypto"] if f not in others]
     merged = {p: list(unique([*given.get(p, []), *generated[p]])) for p in products_t}
     return {
         "institution_id": slugify(name),

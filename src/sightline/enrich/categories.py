@@ -640,7 +640,8 @@ _SPECS: tuple[tuple[str, str, str, str, str, str], ...] = (
         "Rent",
         "RENT_AND_UTILITIES_RENT",
         "6513",
-        "RENT APARTMENTS APTS PROPERTY_MANAGEMENT LEASING RENTCAFE",
+        "RENT APARTMENTS APTS PROPERTY_MANAGEMENT PROPERTY_MGMT PROP_MGMT PROP_MGM PROP_MGT "
+        "PROP_MG LEASING RENTCAFE",
         "",
     ),
     (

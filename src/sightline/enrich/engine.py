@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from functools import cache, lru_cache
 from typing import Any
@@ -27,6 +27,7 @@ from sightline.enrich.kinds import (
     recognise,
 )
 from sightline.enrich.matcher import AliasIndex, Hit, match_form
+from sightline.enrich.municipal import MunicipalUtility, municipal_utility
 from sightline.enrich.normalise import (
     Parsed,
     all_city_names,
@@ -190,8 +191,11 @@ _NOISE_TAIL = frozenset(
     ]
 )
 _ACH_TAIL = re.compile(
-    r"(?:\s+(?:WEB|ONLINE|PMTS?|PAYMENTS?|PYMTS?|AUTOPAY|AUTO PAY|BILL ?PAY|EPAY|ACH|DEBIT|RENT))+$"
+    r"(?:\s+(?:WEB|ONLINE|PMTS?|PAYMENTS?|PYMTS?|AUTOPAY|AUTO PAY|BILL ?PAY|BILL|EPAY|ACH|DEBIT"
+    r"|RENT))+$"
 )
+_ACH_KINDS = frozenset({"ach_debit", "ach_credit"})
+_MUNICIPAL_CATEGORY = ("Bills & Utilities", "Water")
 _PAYOUT_WORDS = re.compile(r"\s+(?:TRANSFER|XFER|PAYOUTS?|DEPOSIT)$")
 _LEGAL = re.compile(r"\s+(?:LLC|L L C|LL|INC|INCORPORATED|CORP|CORPORATION|LTD|PLLC|LLP|CO|PA|PC)$")
 
@@ -205,8 +209,8 @@ PRODUCT_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "student_loan",
         re.compile(
-            r"\b(?:STUDENT|STUDNT|STDNT|STUDENT LN|LOAN SERVICING|LOAN SVCS|EDUCATION|EDFINANCIAL"
-            r"|DEPT EDUCATION|DEPT OF ED)\b"
+            r"\b(?:STUDENT|STUDNT|STDNT|STUDENT LN|STUDNTLOAN|STUDENTLOAN|STUDENTLN|EDU LOAN"
+            r"|EDU LN|LOAN SERVICING|LOAN SVCS|EDUCATION|EDFINANCIAL|DEPT EDUCATION|DEPT OF ED)\b"
         ),
     ),
     (
@@ -240,8 +244,25 @@ PRODUCT_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"MOBILE PMT|MOBILE PAYMENT|PAYMENT THANK YOU|VISA|MASTERCARD|AMEX|WEB PMT)\b"
         ),
     ),
-    ("deposit", re.compile(r"\b(?:TRANSFER|XFER|SAVINGS|SAV|DEPOSIT|CHECKING|HYSA|CD)\b")),
+    (
+        "deposit",
+        re.compile(
+            r"\b(?:TRANSFER|XFER|SAVINGS|SAV|DEPOSIT|CHECKING|HYSA|CD|EXT TRNSFR|EXT TRANSFER"
+            r"|EXTERNAL TRANSFER|ACCTVERIFY|ACCT VERIFY)\b"
+        ),
+    ),
 )
+# A loan payment that names no kind of loan (LOAN PMT, LN PMT): the institution's instalment loan
+# before its mortgage - mortgages nearly always print MTG, MORTGAGE or HOME LOAN.
+_LOAN_WORD = re.compile(r"\b(?:LOAN|LN|LOANS|LNS)\b")
+LOAN_PREFERENCE = ("personal_loan", "auto_loan", "mortgage", "student_loan", "heloc")
+# Words that make a debit a payment, not a move of money between one's own accounts.
+_PAYMENT_WORD = re.compile(
+    r"\b(?:PMT|PMTS|PYMT|PYMTS|PAYMT|PAYMENT|PAYMENTS|AUTOPAY|AUTO PAY|EPAY|BILL ?PAY|REPAY)\b"
+)
+# NACHA prints the originator's company name in 16 characters.
+ACH_NAME_WIDTH = 16
+_MOVE_PRODUCTS = frozenset({"deposit", "investment", "crypto", "p2p"})
 TYPE_PRODUCT = {
     "card_issuer": "credit_card",
     "mortgage_servicer": "mortgage",
@@ -312,6 +333,8 @@ class _MerchantMatch:
     name: str | None
     sub: str | None
     hit: Hit | None
+    category: tuple[str, str] | None = None
+    """Set when the name comes from a curated rule, not a directory merchant (a city utility)."""
 
 
 def default_kli_codes() -> dict[str, int] | None:
@@ -461,7 +484,14 @@ class Enricher:
             if not is_bank_fee(p.key):
                 match = self._merchant(without_refund_words(p), mcc)
         elif kind not in NO_MERCHANT_KINDS:
-            match = self._merchant(p, mcc)
+            ach = kind in _ACH_KINDS and not p.head
+            muni = self._municipal(p) if ach else None
+            if muni is not None and muni.explicit:
+                match = _MerchantMatch(None, muni.name, None, None, _MUNICIPAL_CATEGORY)
+            else:
+                match = self._merchant(p, mcc, ach=ach or p.ach is not None)
+                if muni is not None and not _names_whole(match):
+                    match = _MerchantMatch(None, muni.name, None, None, _MUNICIPAL_CATEGORY)
         if kind in _FI_KINDS and kind != "p2p":
             inst, product, inst_len = self._institution(p, kind)
         if inst is not None and self._institution_names_it(match, inst_len, kind):
@@ -483,7 +513,9 @@ class Enricher:
             match = _MerchantMatch(merchant, merchant.name, None, match.hit)
             kind = "payroll"
 
-        category = self._category(p, kind, credit, merchant, match.name, product, mcc)
+        category = match.category or self._category(
+            p, kind, credit, merchant, match.name, product, mcc
+        )
         mcc_code = mcc or (merchant.mccs[0] if merchant and merchant.mccs else None)
         mcc_info = self.directory.mcc.get(mcc_code) if mcc_code else None
         if match.hit is not None:
@@ -607,10 +639,16 @@ class Enricher:
                     return replace(hit, target=target)
         return hit
 
-    def _merchant(self, p: Parsed, mcc: str | None = None) -> _MerchantMatch:
+    @staticmethod
+    def _municipal(p: Parsed) -> MunicipalUtility | None:
+        """A city's utility bill: ``CITY OF AUSTIN U``, ``COA UTILITIES TX``, ``TUCSON WATER``."""
+        company = match_form(_ACH_TAIL.sub("", p.ach.company if p.ach else p.text))
+        return municipal_utility(company, field_width=ACH_NAME_WIDTH)
+
+    def _merchant(self, p: Parsed, mcc: str | None = None, *, ach: bool = False) -> _MerchantMatch:
         d = self.directory
         if not p.head:
-            return self._from_text(p.text, mcc, ach=p.ach is not None)
+            return self._from_text(p.text, mcc, ach=ach)
         head = match_form(p.head)
         tail = p.tail
         whole = self._lookup(p.text, fuzzy=False)
@@ -731,6 +769,10 @@ class Enricher:
             source = p.tail if p.head and match_form(p.head) in PROCESSORS else p.text
             name_text = match_form(source if kind == "card_purchase" else p.key)
             words_text = match_form(p.key)
+        if p.ach is not None and len(p.ach.company) >= ACH_NAME_WIDTH - 1:
+            cut = self._cut_statement_name(name_text, match_form(p.ach.entry), kind)
+            if cut is not None:
+                return cut
         st = self.statement_names.best_exact(words_text)
         if st is not None and self._plausible(st, words_text, fi=True):
             inst_id, _, product = st.target.partition("|")
@@ -744,7 +786,40 @@ class Enricher:
             if kind == "card_purchase" and inst.type not in CARD_PAYABLE_TYPES:
                 return None, None, 0
             return inst, _product(inst, words_text, kind), len(hit.alias)
+        if p.ach is not None and len(p.ach.company) >= ACH_NAME_WIDTH - 1:
+            # NORTHWESTERN MUT, KAISER PERMANENT: an institution's name cut at 16 characters
+            cut_hit = self.institutions.prefix(name_text, min_length=10)
+            if cut_hit is not None and cut_hit.alias != name_text:
+                inst = d.institution(cut_hit.target)
+                return inst, _product(inst, words_text, kind), len(name_text)
         return None, None, 0
+
+    def _cut_statement_name(
+        self, company: str, entry: str, kind: str
+    ) -> tuple[Institution, str, int] | None:
+        """The institution and product of an ACH company name that starts one institution's
+        statement names (``ROCKLAND TRUST A`` of ``ROCKLAND TRUST AUTO``, ``FIFTH THIRD LN P``,
+        or ``BANK OF AMERICA`` before its product word was cut), the product chosen among that
+        institution's statement names by the entry description when they disagree."""
+        if len(company) < 8:
+            return None
+        names = self.statement_names.sorted_aliases
+        i = bisect.bisect_left(names, company)
+        targets: set[str] = set()
+        while i < len(names) and names[i].startswith(company) and len(targets) <= 24:
+            targets.update(self.statement_names.targets[names[i]])
+            i += 1
+        insts = {t.partition("|")[0] for t in targets}
+        if len(insts) != 1:
+            return None
+        inst = self.directory.institution(next(iter(insts)))
+        offered = [prod for prod in inst.products if f"{inst.institution_id}|{prod}" in targets]
+        product = _pick_product(offered, entry, kind)
+        if product is None:
+            return None
+        if kind == "card_purchase" and inst.type not in CARD_PAYABLE_TYPES:
+            return None
+        return inst, product, len(company)
 
     @staticmethod
     def _institution_names_it(match: _MerchantMatch, inst_len: int, kind: str) -> bool:
@@ -881,6 +956,27 @@ def _pair(target: str) -> tuple[str, str]:
     return group, category
 
 
+def _pick_product(offered: Sequence[str], entry: str, kind: str) -> str | None:
+    """One of ``offered`` (the products whose statement names a cut company name starts) chosen
+    by the entry description, or None when it does not decide."""
+    if len(offered) == 1:
+        return offered[0]
+    for product, pattern in PRODUCT_WORDS:
+        if product in offered and pattern.search(entry):
+            if product == "deposit" and kind == "card_purchase":
+                continue
+            return product
+    if _LOAN_WORD.search(entry):
+        for product in LOAN_PREFERENCE:
+            if product in offered:
+                return product
+    if _PAYMENT_WORD.search(entry):
+        payable = [p for p in offered if p not in _MOVE_PRODUCTS]
+        if len(payable) == 1:
+            return payable[0]
+    return None
+
+
 def _product(inst: Institution, text: str, kind: str) -> str | None:
     products = inst.products
     if len(products) == 1:
@@ -890,6 +986,10 @@ def _product(inst: Institution, text: str, kind: str) -> str | None:
             if product == "deposit" and kind == "card_purchase":
                 continue
             return product
+    if _LOAN_WORD.search(text):
+        for product in LOAN_PREFERENCE:
+            if product in products:
+                return product  # BANK OF AMERICA LOAN PMT: a loan, whatever else it offers
     typed = TYPE_PRODUCT.get(inst.type)
     if typed and (not products or typed in products):
         return typed
@@ -928,11 +1028,31 @@ def local_name(text: str) -> str | None:
     if not form:
         return None
     words = [_ABBREVIATIONS.get(w, w) for w in form.split(" ")]
+    for i in range(1, len(words)):
+        if words[i - 1] == "PROPERTY" and _management(words[i]):
+            words[i] = "MANAGEMENT"  # PROP MGM, PROP MG: a property manager cut by the field
     if len(words) > 1:
         words[-1] = _complete_word(words[-1])
     if len(words) > 2 and _fragment(words[-1]):
         words.pop()  # SQ *THE WILLOW CREEK B: the field ended one or two letters into a word
     return title_name(" ".join(words))
+
+
+def _names_whole(match: _MerchantMatch) -> bool:
+    """Whether a directory merchant was found for the whole name, not as a longer name the text
+    merely starts (``CITY OF PHOENIX`` → "City of Phoenix Parks and Recreation Department")."""
+    hit = match.hit
+    if match.merchant is None or hit is None:
+        return False
+    if hit.how != "prefix":
+        return True
+    return len(hit.alias.split()) <= len(hit.alias[: hit.end].split())
+
+
+def _management(word: str) -> bool:
+    return word in ("MG", "MGM", "MGMT", "MGT", "MNGMT", "MNGT") or (
+        len(word) >= 3 and "MANAGEMENT".startswith(word)
+    )
 
 
 def _fragment(word: str) -> bool:

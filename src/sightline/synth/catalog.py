@@ -633,11 +633,16 @@ def build_catalog(directory: DirectoryLike, seed: int) -> Catalog:
     )
     gyms = np.array(by_cat.get(("Sports & Fitness", "Gyms & Fitness"), []), dtype=np.int64)
 
-    # Utilities: directory utilities plus a municipal water utility per city.
+    # Utilities: directory utilities plus a municipal water utility per city. "COA UTILITIES"
+    # is the City of Austin's acronym: printed for Austin only (it named every city's utility,
+    # a line no other city's bill shows).
     water = []
     rent = []
     for ci, (city, state, _z, _a) in enumerate(cities):
         up = city.upper()
+        utility_strings = [f"CITY OF {up} UTIL"[:16], f"{up[:10]} WATER"[:16]]
+        if city == "Austin":
+            utility_strings.append(f"COA UTILITIES {state}")
         water.append(
             b.add(
                 name=f"City of {city} Utilities",
@@ -645,26 +650,26 @@ def build_catalog(directory: DirectoryLike, seed: int) -> Catalog:
                 category="Water",
                 mcc="4900",
                 is_local=True,
-                strings=(
-                    f"CITY OF {up} UTIL"[:16],
-                    f"{up[:10]} WATER"[:16],
-                    f"COA UTILITIES {state}",
-                ),
+                strings=tuple(utility_strings),
                 sec=1,
                 descr=("UTILITIES", "WEB PMT", "BILL PMT"),
             )
         )
+        # The landlord the line names: an apartment complex billing its own rent, or (every
+        # other city) a property manager collecting it - then the manager is the counterparty.
         apt = names.PLACE_WORDS[(ci * 7) % len(names.PLACE_WORDS)]
+        managed = ci % 2 == 1
         rent.append(
             b.add(
-                name=f"{apt} Apartments",
+                name=f"{apt} Property Management" if managed else f"{apt} Apartments",
                 group="Bills & Utilities",
                 category="Rent",
                 mcc="6513",
                 is_local=True,
                 strings=(
-                    ach_name(statement_text(f"{apt} Apts")),
-                    ach_name(squeeze(statement_text(apt)) + " PROP MGMT"),
+                    ach_name(squeeze(statement_text(apt)) + " PROP MGMT")
+                    if managed
+                    else ach_name(statement_text(f"{apt} Apts")),
                 ),
                 sec=1,
                 descr=("RENT", "RENT PYMT", "WEB PMT"),
@@ -679,6 +684,8 @@ def build_catalog(directory: DirectoryLike, seed: int) -> Catalog:
             (i * 7 + i // len(names.EMPLOYER_WORDS)) % len(names.EMPLOYER_NOUNS)
         ]
         suf = names.EMPLOYER_SUFFIXES[i % len(names.EMPLOYER_SUFFIXES)]
+        if noun.endswith(f" {suf}"):
+            suf = ""  # Redwood Dental Group, not "Redwood Dental Group Group"
         disp = f"{w} {noun} {suf}".strip()
         text = statement_text(disp)
         employers.append(

@@ -1,0 +1,146 @@
+"""City utilities, landlords and loan payments whose 16-character ACH company name hides the
+product (issue 4 items 3 and 10; the held-away products of issue 5 item 8 rest on them)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from sightline.enrich.engine import Enricher
+from sightline.enrich.municipal import municipal_utility
+from tests.enrich.helpers import institution, tiny_directory
+
+
+def ach(company: str, entry: str) -> str:
+    """The Chase layout: the company name cut to the 16-character NACHA field."""
+    return (
+        f"ORIG CO NAME:{company[:16].rstrip()} ORIG ID:1234567890 DESC DATE:260731 CO ENTRY "
+        f"DESCR:{entry} SEC:PPD TRACE#:021000021234567 EED:260731 IND ID:123 IND NAME:JANE DOE "
+        "TRN: 1021234567TC"
+    )
+
+
+@pytest.fixture(scope="module")
+def enricher() -> Enricher:
+    d = tiny_directory()
+    extra = (
+        institution(
+            "rockland-trust",
+            "Rockland Trust",
+            "bank",
+            ("mortgage", "auto_loan", "credit_card", "personal_loan", "deposit"),
+            ("ROCKLAND TRUST",),
+            {
+                "auto_loan": ("ROCKLAND TRUST AUTO", "ROCKLAND TRUST AUTO LOAN"),
+                "deposit": ("ROCKLAND TRUST ACCT TRANSFER",),
+                "personal_loan": ("ROCKLAND TRUST LN PMT", "ROCKLAND TRUST LOAN"),
+                "credit_card": ("ROCKLAND TRUST CARD",),
+                "mortgage": ("ROCKLAND TRUST MORTGAGE",),
+            },
+        ),
+        institution(
+            "bank-of-america",
+            "Bank of America",
+            "bank",
+            ("mortgage", "heloc", "auto_loan", "credit_card", "deposit"),
+            ("BANK OF AMERICA",),
+            {
+                "mortgage": ("BANK OF AMERICA MORTGAGE",),
+                "auto_loan": ("BANK OF AMERICA AUTO",),
+                "credit_card": ("BANK OF AMERICA CARD",),
+            },
+        ),
+        institution(
+            "northwestern-mutual",
+            "Northwestern Mutual",
+            "brokerage",
+            ("investment", "insurance"),
+            ("NORTHWESTERN MUTUAL",),
+        ),
+    )
+    return Enricher(replace(d, institutions=(*d.institutions, *extra)))
+
+
+@pytest.mark.parametrize(
+    ("company", "name", "explicit"),
+    [
+        ("CITY OF AUSTIN U", "City of Austin Utilities", True),
+        ("COA UTILITIES TX", "City of Austin Utilities", True),
+        ("CITY OF INDIANAP", "City of Indianapolis Utilities", False),  # cut in the city name
+        ("CITY OF SAN ANTO UTILITIES", "City of San Antonio Utilities", True),  # company + entry
+        ("CITY OF SPRINGFIELD UTILITY", "City of Springfield Utility", True),
+        ("KANSAS CIT WATER", "City of Kansas City Utilities", False),
+        ("TUCSON WATER", "City of Tucson Utilities", False),
+    ],
+)
+def test_city_utilities(company: str, name: str, explicit: bool) -> None:
+    found = municipal_utility(company)
+    assert found is not None
+    assert (found.name, found.explicit) == (name, explicit)
+
+
+@pytest.mark.parametrize(
+    "company",
+    [
+        "CITY OF TULSA",  # complete (13 characters) with no utility word: the city itself
+        "CITY OF CHICAGO PARKING",  # a parking ticket, not a utility
+        "CITY OF DENVER TAX",
+        "BLUE WATER",  # a business, not a city's water department
+        "CITY OF NOWHEREVILLE U",
+    ],
+)
+def test_not_city_utilities(company: str) -> None:
+    assert municipal_utility(company) is None
+
+
+def test_city_utility_lines(enricher: Enricher) -> None:
+    for line in (
+        "CITY OF AUSTIN U WEB PMT",
+        ach("COA UTILITIES TX", "WEB PMT"),
+        "CITY OF HOUSTON  DES:UTILITIES ID:12345678901 INDN:JANE DOE CO ID:4013283762 WEB",
+    ):
+        r = enricher.enrich(line, direction="debit", channel="ach")
+        assert r.transaction_kind == "ach_debit", line
+        assert r.merchant_name in ("City of Austin Utilities", "City of Houston Utilities"), line
+        assert (r.category_group, r.category) == ("Bills & Utilities", "Water"), line
+
+
+def test_landlords(enricher: Enricher) -> None:
+    r = enricher.enrich("PINE RIDGE APTS RENT PYMT", direction="debit", channel="ach")
+    assert (r.merchant_name, r.category) == ("Pine Ridge Apartments", "Rent")
+    r = enricher.enrich(ach("IRONWOOD PROP MGMT", "RENT"), direction="debit", channel="ach")
+    assert (r.merchant_name, r.category) == ("Ironwood Property Management", "Rent")
+    r = enricher.enrich("MAPLE PROP MGMT WEB PMT", direction="debit", channel="ach")
+    assert (r.merchant_name, r.category) == ("Maple Property Management", "Rent")
+
+
+@pytest.mark.parametrize(
+    ("company", "entry", "fi", "product"),
+    [
+        # the product word was cut off the company name: the statement names it starts decide
+        ("ROCKLAND TRUST AUTO", "AUTO PYMT", "rockland-trust", "auto_loan"),
+        ("ROCKLAND TRUST LN PMT", "AUTOPAY", "rockland-trust", "personal_loan"),
+        ("ROCKLAND TRUST ACCT TRANSFER", "EXT TRNSFR", "rockland-trust", "deposit"),
+        # a loan payment at a bank without personal loans is a loan, never its credit card
+        ("BANK OF AMERICA AUTO", "LOAN PMT", "bank-of-america", "auto_loan"),
+        ("BANK OF AMERICA MORTGAGE", "MTG PMT", "bank-of-america", "mortgage"),
+        ("BANK OF AMERICA CARD", "ONLINE PMT", "bank-of-america", "credit_card"),
+        # an institution's own name cut at 16 characters
+        ("NORTHWESTERN MUTUAL", "PREMIUM", "northwestern-mutual", "insurance"),
+    ],
+)
+def test_loan_payments_with_cut_company_names(
+    enricher: Enricher, company: str, entry: str, fi: str, product: str
+) -> None:
+    r = enricher.enrich(ach(company, entry), direction="debit", channel="ach")
+    assert (r.competitive_fi_id, r.fi_product) == (fi, product)
+
+
+def test_loan_words_in_the_bank_of_america_layout(enricher: Enricher) -> None:
+    line = "CAPITAL ONE DES:LOAN PMT ID:12345678901 INDN:JANE DOE CO ID:9279744380 PPD"
+    r = enricher.enrich(line, direction="debit", channel="ach")
+    assert (r.competitive_fi_id, r.fi_product) == ("capital-one", "auto_loan")
+    line = "CAPITAL ONE DES:CRCARDPMT ID:12345678901 INDN:JANE DOE CO ID:9279744380 PPD"
+    r = enricher.enrich(line, direction="debit", channel="ach")
+    assert (r.competitive_fi_id, r.fi_product) == ("capital-one", "credit_card")
