@@ -12,6 +12,7 @@ Targets (issue 5, item 8): held-away product precision >= 0.98 and recall >= 0.9
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import tempfile
 import time
@@ -52,6 +53,12 @@ def main() -> None:
     ap.add_argument("--months", type=int, default=6)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument(
+        "--show-misses",
+        type=int,
+        default=0,
+        help="print this many wrong and missed held-away pairs with a descriptor",
+    )
     args = ap.parse_args()
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="kli-accuracy-"))
@@ -87,13 +94,15 @@ def main() -> None:
     with db.transaction(sessions) as s:
         rows = s.execute(
             text(
-                "SELECT a.ucic, a.kli_code FROM kli_assignments a JOIN kli_publications p"
+                "SELECT a.ucic, a.kli_code, a.evidence FROM kli_assignments a"
+                " JOIN kli_publications p"
                 " ON p.partner_id = a.partner_id AND p.generation = a.generation"
                 " WHERE a.partner_id = :p"
             ),
             {"p": PARTNER},
         ).all()
-    keys = [(u, tax.get(int(c)).key) for u, c in rows if int(c) in tax]
+    keys = [(u, tax.get(int(c)).key) for u, c, _ in rows if int(c) in tax]
+    evidence = {(u, tax.get(int(c)).key): e for u, c, e in rows if int(c) in tax}
 
     got_prod = {(u, *k.split(":")[1:3]) for u, k in keys
                 if k.startswith("competitive_product:") and k.count(":") == 2}  # fmt: skip
@@ -132,6 +141,8 @@ def main() -> None:
     wrong = Counter(p for _, p, _ in got_prod - t_prod)
     if wrong:
         print("  wrong held-away by product:", dict(wrong.most_common()))
+    if args.show_misses:
+        _show_misses(synth_dir, got_prod, t_prod, evidence, args.show_misses)
     for event in sorted({e for _, e in t_life} | {e for _, e in got_life}):
         got_e = {x for x in got_life if x[1] == event}
         t_e = {x for x in t_life if x[1] == event}
@@ -140,6 +151,45 @@ def main() -> None:
     engine.dispose()
     if args.workdir is None:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _show_misses(
+    synth_dir: Path,
+    got: set[tuple[str, ...]],
+    truth: set[tuple[str, ...]],
+    evidence: dict[tuple[str, str], str],
+    limit: int,
+) -> None:
+    """Wrong pairs with the first evidence transaction's descriptor and its true payee; missed
+    pairs with their payments' descriptors (how many the customer made in the data)."""
+    import duckdb
+
+    con = duckdb.connect()
+    txns = {
+        r[0]: r[1:]
+        for r in con.execute(
+            f"SELECT t.txn_id, t.ucic, t.posted_at, t.description, r.competitive_fi, r.fi_product"
+            f" FROM read_parquet('{synth_dir}/transactions/*.parquet') t"
+            f" JOIN read_parquet('{synth_dir}/truth/transactions_truth-*.parquet') r"
+            f" USING (txn_id) WHERE r.competitive_fi IS NOT NULL OR t.channel = 'ach'"
+        ).fetchall()
+    }
+    print(f"  wrong held-away pairs (first {limit}):")
+    for u, product, inst in sorted(got - truth)[:limit]:
+        ev = json.loads(evidence.get((u, f"competitive_product:{product}:{inst}"), "{}"))
+        ids = ev.get("txn_ids") or []
+        first = txns.get(ids[0]) if ids else None
+        line = f"{first[2][:70]} (true: {first[3]} {first[4]})" if first else "?"
+        print(f"    {u} {product:13s} {inst:32s} n={ev.get('count')} | {line}")
+    by_pair: dict[tuple[str, str, str], list[tuple[object, str]]] = {}
+    for u, day, desc, fi, product in txns.values():
+        if fi:
+            by_pair.setdefault((u, product, fi), []).append((day, desc))
+    print(f"  missed held-away pairs (first {limit}):")
+    for u, product, inst in sorted(truth - got)[:limit]:
+        pays = sorted(by_pair.get((u, product, inst), []))
+        line = f"{pays[-1][1][:70]} (last {pays[-1][0]})" if pays else "no payment in the data"
+        print(f"    {u} {product:13s} {inst:32s} payments={len(pays)} | {line}")
 
 
 def _since(value: object) -> date:

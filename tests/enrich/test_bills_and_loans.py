@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from sightline.enrich.engine import Enricher
+from sightline.enrich.engine import Enricher, default_enricher, split_glued
 from sightline.enrich.municipal import municipal_utility
 from tests.enrich.helpers import institution, tiny_directory
 
@@ -144,3 +144,43 @@ def test_loan_words_in_the_bank_of_america_layout(enricher: Enricher) -> None:
     line = "CAPITAL ONE DES:CRCARDPMT ID:12345678901 INDN:JANE DOE CO ID:9279744380 PPD"
     r = enricher.enrich(line, direction="debit", channel="ach")
     assert (r.competitive_fi_id, r.fi_product) == ("capital-one", "credit_card")
+
+
+@pytest.mark.parametrize(
+    ("token", "words"),
+    [
+        ("PIONEERFOODSINC", ["PIONEER", "FOODS", "INC"]),
+        ("BEACONHEALTHSYST", ["BEACON", "HEALTH", "SYSTEM"]),  # cut word completed
+        ("LIBERTYHOSPITALI", ["LIBERTY", "HOSPITALITY"]),  # not HOSPITAL + I
+        ("ATLASINDUSTRIESG", ["ATLAS", "INDUSTRIES"]),  # a one-letter fragment dropped
+        ("BLUEWATERREALTYC", ["BLUEWATER", "REALTY"]),  # WATER is no company word
+        ("STERLINGLABSGROU", ["STERLING", "LABS", "GROUP"]),
+    ],
+)
+def test_split_glued_company_names(token: str, words: list[str]) -> None:
+    assert split_glued(token) == words
+
+
+def test_unsplittable_names_stay_whole() -> None:
+    assert split_glued("SHORTNAME") is None
+    assert split_glued("XQZPTLMWRKVNB") is None
+
+
+def test_glued_employer_on_a_payroll_line(enricher: Enricher) -> None:
+    line = "BEACONHEALTHSYST DES:PAYROLL ID:12345678901 INDN:JANE DOE CO ID:6751597824 PPD"
+    r = enricher.enrich(line, direction="credit", channel="ach")
+    assert (r.transaction_kind, r.merchant_name) == ("payroll", "Beacon Health System")
+
+
+@pytest.mark.parametrize(
+    ("line", "name"),
+    [
+        # a bank's one-word name inside a utility's: the rest of the name is no city here
+        ("MICHIGAN PUBLIC POWER  WEB PMT WEB ID: 1467420911", "Michigan Public Power Agency"),
+        (ach("REPUBLIC WIRELESS", "PAYMENT"), "Republic Wireless"),  # a phone company
+    ],
+)
+def test_a_bank_name_inside_another_business_is_no_institution(line: str, name: str) -> None:
+    r = default_enricher().enrich(line, direction="debit", channel="ach")
+    assert r.competitive_fi is None
+    assert r.merchant_name == name

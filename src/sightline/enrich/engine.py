@@ -300,7 +300,13 @@ _GENERIC = _words(
     "PURCHASE RETAIL SALES SUPER EXPRESS MARKETPLACE MKTP DIGITAL STORE# LOCATION SVCS SVC "
     "SERVICES"
 )
-_FI_GENERIC = _GENERIC | _words(
+# Words that name another kind of business: after an institution's name they make it a
+# collision (REPUBLIC WIRELESS is a phone company, not Republic Bank).
+_NOT_FI_WORDS = _words(
+    "WRLS WIRELESS WIRELES CABLE COMM OIL GAS FUEL PHARMACY RX DRUG DRUGS THEATRE THEATRES "
+    "THEATER CINEMA CINEMAS FOOD MART SUPERCENTER SUPERSTORE WHSE WHOLESALE STATION"
+)
+_FI_GENERIC = (_GENERIC - _NOT_FI_WORDS) | _words(
     "PAYMENT PAYMT PAYMNT PYMT PYMTS PMT PMTS PAY AUTOPAY AUTO EPAY EPAYMENT ONLINE MOBILE WEB "
     "ACH DEBIT CREDIT CARD CRD CC CRCARDPMT LOAN LN LNS MTG MTGE MORTGAGE HOME HELOC EQUITY "
     "STUDENT STUDENTLN INS INSURANCE PREM POLICY TRANSFER XFER DEPOSIT FUNDS INVEST "
@@ -588,12 +594,15 @@ class Enricher:
                 continue
             if i == last and len(token) >= 4 and _is_cut_generic(token, generic):
                 continue  # INS PAYMEN: a payment word cut by the field width
-            if any(c.isdigit() for c in token) or token in cities:
+            if any(c.isdigit() for c in token):
                 continue
-            if i + 1 < len(rest) and f"{token} {rest[i + 1]}" in cities:
-                continue
-            if i > 0 and f"{rest[i - 1]} {token}" in cities:
-                continue
+            if not fi:  # ACH lines to institutions print no city: POWER, JERSEY name a utility
+                if token in cities:
+                    continue
+                if i + 1 < len(rest) and f"{token} {rest[i + 1]}" in cities:
+                    continue
+                if i > 0 and f"{rest[i - 1]} {token}" in cities:
+                    continue
             words.append(token)
         return words
 
@@ -755,6 +764,10 @@ class Enricher:
         if hit is not None:
             m = self.directory.merchant(hit.target)
             return _MerchantMatch(m, m.name, None, hit)
+        first, _, after = employer.partition(" ")
+        glued = split_glued(first) if len(first) >= ACH_NAME_WIDTH - 4 else None
+        if glued is not None:
+            employer = " ".join([*glued, after]).strip()  # BEACONHEALTHSYST
         return _MerchantMatch(None, local_name(employer), None, None)
 
     # --- institutions ---
@@ -1100,6 +1113,67 @@ _BUSINESS_WORDS = _words(
 )
 
 
+# Words of company names, for splitting a name the originator glued to fit the 16-character ACH
+# field (BEACONHEALTHSYST, PIONEERFOODSINC): the business words above plus the words employers'
+# names are made of.
+_COMPANY_WORDS = _words(
+    "HEALTH HEALTHCARE SYSTEM SYSTEMS HOSPITALITY CREDIT GROUP PACKAGING HOLDINGS PARTNERS "
+    "SOLUTIONS TECHNOLOGIES TECHNOLOGY SOFTWARE LABS LABORATORIES UNIVERSITY COLLEGE COUNTY "
+    "HOSPITAL MEDICAL NURSING STAFFING TRANSPORT TRANSPORTATION TRUCKING FREIGHT MOTORS ENERGY "
+    "POWER FARMS DAIRY FINANCIAL CAPITAL PROPERTIES DEVELOPMENT HOMES BUILDERS CONTRACTORS "
+    "DISTRIBUTION RETAIL BRANDS INTERNATIONAL INDUSTRIES ELECTRIC ELECTRONICS MANUFACTURING "
+    "ENGINEERING LOGISTICS CONSTRUCTION INSURANCE AGENCY REALTY SCHOOL DISTRICT DENTAL FOODS "
+    "SERVICES CENTER MANAGEMENT CONSULTING ASSOCIATES CORPORATION INCORPORATED INC LLC CORP CO "
+    "COMPANY LTD"
+)
+
+
+@cache
+def _glue_vocabulary() -> tuple[frozenset[str], tuple[str, ...], tuple[str, ...]]:
+    """Words a glued name splits into (business and company words, not category keywords such
+    as WATER: BLUEWATER is one name), all of them sorted, and the company words sorted (a cut
+    last word completes to one of those first: GRO is GROUP, not GROCERY)."""
+    words = _BUSINESS_WORDS | _COMPANY_WORDS
+    return words, tuple(sorted(words)), tuple(sorted(_COMPANY_WORDS))
+
+
+def split_glued(token: str) -> list[str] | None:
+    """``BEACONHEALTHSYST`` → ``[BEACON, HEALTH, SYSTEM]``: a leading name the word list need
+    not know, then known company words, the last one possibly cut by the field (completed when
+    one word starts with it, dropped when one or two letters are left). None when the rest of the
+    token is not made of known words."""
+    if len(token) < 10 or not token.isalpha():
+        return None
+    words, ordered, company = _glue_vocabulary()
+
+    @cache
+    def segment(i: int) -> tuple[str, ...] | None:
+        rest = token[i:]
+        j = bisect.bisect_left(ordered, rest)
+        if j < len(ordered) and ordered[j].startswith(rest) and len(rest) >= 3:
+            # HOSPITALI: HOSPITALITY, not HOSPITAL + I
+            done = _complete_word(rest, company)
+            return (done if done != rest else _complete_word(rest, ordered),)
+        for size in range(min(len(rest), 15), 1, -1):
+            head = rest[:size]
+            if head not in words:
+                continue
+            if size == len(rest):
+                return (head,)
+            tail = segment(i + size)
+            if tail is not None:
+                return (head, *tail)
+        if len(rest) <= 2 and rest.isalpha():
+            return ("",)  # ATLASINDUSTRIESG: the field ended a letter into a word
+        return None
+
+    for h in range(3, len(token) - 2):
+        found = segment(h)
+        if found is not None:
+            return [token[:h], *(w for w in found if w)]
+    return None
+
+
 @cache
 def _vocabulary() -> tuple[str, ...]:
     from sightline.enrich.categories import CATEGORIES
@@ -1114,11 +1188,11 @@ def _vocabulary() -> tuple[str, ...]:
     return tuple(sorted(words))
 
 
-def _complete_word(word: str) -> str:
+def _complete_word(word: str, vocabulary: tuple[str, ...] | None = None) -> str:
     """``RESTAURAN`` → ``RESTAURANT`` when exactly one business word starts with it."""
     if len(word) < 3 or not word.isalpha():
         return word
-    vocabulary = _vocabulary()
+    vocabulary = vocabulary or _vocabulary()
     i = bisect.bisect_left(vocabulary, word)
     if i < len(vocabulary) and vocabulary[i] == word:
         return word
