@@ -184,3 +184,17 @@ def test_a_bank_name_inside_another_business_is_no_institution(line: str, name: 
     r = default_enricher().enrich(line, direction="debit", channel="ach")
     assert r.competitive_fi is None
     assert r.merchant_name == name
+
+
+@pytest.mark.parametrize(
+    ("line", "mcc", "name"),
+    [
+        # the merchant's own web address is no other name, whatever the MCC's category group
+        ("FUBOTV                    FUBO.TV MA", "4899", "fuboTV"),
+        ("TUBI TUBITV.COM NY", "4899", "Tubi"),
+        ("RECURRING PAYMENT FUBOTV FUBO.TV MA", "4899", "fuboTV"),  # RECURRING PAYMENT opens it
+    ],
+)
+def test_subscription_with_its_domain(line: str, mcc: str, name: str) -> None:
+    r = default_enricher().enrich(line, direction="debit", mcc=mcc, channel="card")
+    assert r.merchant_name == name

@@ -562,12 +562,19 @@ class Enricher:
     # --- merchants ---
 
     def _plausible(
-        self, hit: Hit, form: str, *, fi: bool = False, own: str = "", kind: str = ""
+        self,
+        hit: Hit,
+        form: str,
+        *,
+        fi: bool = False,
+        own: str = "",
+        kind: str = "",
+        domain: str | None = None,
     ) -> bool:
         """Whether an alias hit really names the text: a one-word alias (``LUCKY``, ``KINGS``,
         ``ACE``) must not be followed by words of another name (``LUCKY DRAGON CHINESE``,
         ``KINGS PAWN SHOP``). Cities, numbers and descriptor boilerplate do not count."""
-        words = self._leftover(hit, form, fi=fi)
+        words = self._leftover(hit, form, fi=fi, domain=domain)
         if fi:
             return not words or (" " in hit.alias and len(hit.alias) >= 8)
         other_keyword = any(
@@ -582,9 +589,13 @@ class Enricher:
         return len(words) < 2 and not other_keyword
 
     @staticmethod
-    def _leftover(hit: Hit, form: str, *, fi: bool = False) -> list[str]:
-        """The words of ``form`` outside the hit that could belong to another name."""
+    def _leftover(hit: Hit, form: str, *, fi: bool = False, domain: str | None = None) -> list[str]:
+        """The words of ``form`` outside the hit that could belong to another name (not the
+        merchant's own web address: ``FUBOTV FUBO.TV``, ``TUBI TUBITV.COM``)."""
         rest = (form[: hit.start] + " " + form[hit.end :]).split()
+        if domain:
+            own = set(match_form(domain).split())
+            rest = [t for t in rest if t not in own]
         cities = all_city_names()
         generic = _FI_GENERIC if fi else _GENERIC
         words = []
@@ -616,17 +627,17 @@ class Enricher:
         for hit in self.merchants.exact(form):
             hit = self._prefer_mcc(hit, mcc)
             m = self.directory.merchant(hit.target)
-            if not self._plausible(hit, form, own=m.category, kind=m.kind):
+            if not self._plausible(hit, form, own=m.category, kind=m.kind, domain=m.domain):
                 continue
             last = form.rsplit(" ", 1)[-1]
             if hit.start == 0 and hit.end < len(form) and prefix and last not in _GENERIC:
                 longer = self.merchants.prefix(form)  # AMAZON DIGITA: Amazon Digital, cut
                 if longer is not None and longer.target != hit.target:
                     return longer
-            leftover = self._leftover(hit, form)
+            leftover = self._leftover(hit, form, domain=m.domain)
             if leftover and by_mcc is not None and by_mcc.category_group != m.category_group:
                 continue  # ACE HDWE at a hardware MCC is not ACE Cash Express
-            if hit.score < 1.0 and hit.start == 0 and not self._leftover(hit, form):
+            if hit.score < 1.0 and hit.start == 0 and not leftover:
                 hit = replace(hit, score=1.0)  # STARBUCKS STORE: nothing but boilerplate left
             return hit
         core = " ".join(t for t in form.split() if t not in _GENERIC) or form
