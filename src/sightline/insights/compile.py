@@ -1,14 +1,17 @@
 """Rules → Ibis expressions.
 
-Cost model: the enriched transactions are read **once**. One GROUP BY (ucic, counterparty,
-category, institution, product, kind, direction) computes, for every window any rule uses, the
-count, spend, first/last date and lowest/highest transaction id (:func:`txn_base`). That base is
-materialised in the engine and every transaction rule, signal and score feature is a small
-aggregate over it. Values from rules are Ibis literals — bound parameters, never SQL text.
+Cost model: the enriched transactions of the look-back are projected to the columns the rules
+use and materialised **once** in the engine (:func:`txn_table`). Every transaction rule then
+aggregates straight from that table over only its own rows: the rule's filter and window are
+applied first (a columnar scan), so each GROUP BY carries exactly the groups and the four or six
+aggregates the rule needs (count, spend, lowest/highest transaction id, first/last date). There
+is no wide intermediate keyed by every counterparty attribute (that base, with every window's
+figures of every group, was the largest and slowest relation of a refresh and spilled at 10M
+transactions). Values from rules are Ibis literals — bound parameters, never SQL text.
 
 Every rule produces rows of :data:`ROW_SCHEMA`: the ucic, the rule id, which of the rule's key
 templates applies (``key_no``) and the template's field values (``k1``, ``k2``), a strength, and
-the evidence figures. :mod:`sightline.insights.engine_run` maps the keys to KLI codes.
+the evidence figures. :mod:`sightline.insights.pipeline` maps the keys to KLI codes.
 """
 
 from __future__ import annotations
@@ -48,8 +51,12 @@ from sightline.insights.rules import (
 )
 
 BIG_MONEY = dt.Decimal(38, 2)
-GROUP_COLS = (
+TXN_COLUMNS = (
+    "txn_id",
     "ucic",
+    "posted_at",
+    "amount",
+    "direction",
     "merchant_id",
     "payee_name",
     "category_group",
@@ -57,7 +64,6 @@ GROUP_COLS = (
     "competitive_fi_id",
     "fi_product",
     "transaction_kind",
-    "direction",
 )
 ROW_SCHEMA: dict[str, dt.DataType] = {
     "ucic": dt.string,
@@ -81,26 +87,25 @@ def _lit_date(d: date) -> ir.DateScalar:
 
 @dataclass
 class Compiled:
-    """The materialised per-customer aggregates the rules derive from."""
+    """The materialised inputs the rules derive from."""
 
     as_of: date
-    windows: tuple[int, ...]
-    base: ir.Table  # txn_base
+    txns: ir.Table  # txn_table: the look-back's transactions, the columns rules use
     history: ir.Table  # ucic → first transaction date in the look-back
     inputs: Inputs
     customers: ir.Table  # latest customer row per ucic
     attributes: ir.Table  # ucic → balance, income, tenure_days, age, ucic_type, …
 
+    def since(self, days: int) -> ir.DateScalar:
+        """The exclusive start of a window of ``days`` ending at the as-of date."""
+        return _lit_date(self.as_of - timedelta(days=days))
 
-def txn_base(
-    inputs: Inputs, windows: tuple[int, ...], span_windows: frozenset[int] = frozenset()
-) -> ir.Table:
-    """One pass over the transactions: per (ucic, counterparty, …) group, every window's
-    figures as conditional aggregates (first/last dates only for windows whose rules need a
-    span: the base is the refresh's largest intermediate, so it carries nothing unused)."""
+
+def txn_table(inputs: Inputs) -> ir.Table:
+    """The transactions as the rules read them: unmatched counterparties (an employer's
+    payroll, a pension) keep their cleansed name as ``payee_name`` so "new payee" signals can
+    see them; matched ones are identified by merchant/institution (no name carried)."""
     t = inputs.txns
-    # unmatched counterparties (an employer's payroll, a pension) keep their cleansed name so
-    # "new payee" signals can see them; matched ones are identified by merchant/institution
     t = t.mutate(
         payee_name=ibis.ifelse(
             t.merchant_id.isnull() & t.competitive_fi_id.isnull(),
@@ -108,21 +113,7 @@ def txn_base(
             ibis.null(dt.string),
         )
     )
-    aggs: dict[str, ir.Value] = {
-        "first_seen": t.posted_at.min(),
-        "last_seen": t.posted_at.max(),
-        "n_all": t.count(),
-    }
-    for w in windows:
-        inside = t.posted_at > _lit_date(inputs.as_of - timedelta(days=w))
-        aggs[f"n{w}"] = t.count(where=inside)
-        aggs[f"a{w}"] = t.amount.sum(where=inside).cast(BIG_MONEY)
-        aggs[f"lo{w}"] = t.txn_id.min(where=inside)
-        aggs[f"hi{w}"] = t.txn_id.max(where=inside)
-        if w in span_windows:
-            aggs[f"d{w}"] = t.posted_at.min(where=inside)
-            aggs[f"e{w}"] = t.posted_at.max(where=inside)
-    return t.group_by(list(GROUP_COLS)).aggregate(**aggs)
+    return t.select(*TXN_COLUMNS)
 
 
 def latest_customers(inputs: Inputs) -> ir.Table:
@@ -181,15 +172,13 @@ def customer_attributes(inputs: Inputs, customers: ir.Table) -> ir.Table:
 def compile_base(
     inputs: Inputs, rules: RuleSet, materialize: Callable[[ir.Table], ir.Table]
 ) -> Compiled:
-    windows = rules.txn_windows()
-    base = materialize(txn_base(inputs, windows, rules.span_windows()))
-    history = materialize(base.group_by("ucic").aggregate(first_txn=base.first_seen.min()))
+    txns = materialize(txn_table(inputs))
+    history = materialize(txns.group_by("ucic").aggregate(first_txn=txns.posted_at.min()))
     customers = latest_customers(inputs)
     attributes = materialize(customer_attributes(inputs, customers))
     return Compiled(
         as_of=inputs.as_of,
-        windows=windows,
-        base=base,
+        txns=txns,
         history=history,
         inputs=inputs,
         customers=customers,
@@ -223,17 +212,32 @@ def filter_base(b: ir.Table, f: TxnFilter) -> ir.Table:
     return b.filter(*preds) if preds else b
 
 
-def window_aggs(b: ir.Table, w: int) -> dict[str, ir.Value]:
+def windowed(c: Compiled, f: TxnFilter, w: int) -> ir.Table:
+    """The transactions matching ``f`` inside the window of ``w`` days."""
+    t = filter_base(c.txns, f)
+    return t.filter(t.posted_at > c.since(w))
+
+
+def window_aggs(
+    t: ir.Table, *, span: bool, inside: ir.BooleanValue | None = None
+) -> dict[str, ir.Value]:
+    """Count, spend, lowest/highest transaction id (and, with ``span``, first/last date) of the
+    rows of ``t`` — of those where ``inside`` holds when given (rows outside the window kept for
+    other aggregates of the same GROUP BY)."""
     out: dict[str, ir.Value] = {
-        "n": b[f"n{w}"].sum().cast(dt.int64),
-        "amount": b[f"a{w}"].sum().cast(BIG_MONEY),
-        "txn_lo": b[f"lo{w}"].min(),
-        "txn_hi": b[f"hi{w}"].max(),
+        "n": t.count(where=inside).cast(dt.int64),
+        "amount": t.amount.sum(where=inside).cast(BIG_MONEY),
+        "txn_lo": t.txn_id.min(where=inside),
+        "txn_hi": t.txn_id.max(where=inside),
     }
-    if f"d{w}" in b.columns:
-        out["d_lo"] = b[f"d{w}"].min()
-        out["d_hi"] = b[f"e{w}"].max()
+    if span:
+        out["d_lo"] = t.posted_at.min(where=inside)
+        out["d_hi"] = t.posted_at.max(where=inside)
     return out
+
+
+def _spans(th: Threshold) -> bool:
+    return th.min_span_days > 0
 
 
 def passes(t: ir.Table, th: Threshold) -> list[ir.BooleanValue]:
@@ -299,61 +303,76 @@ def _txn_rows(t: ir.Table, rule: str, w: int, **kw: ir.Value | int | None) -> ir
 
 
 def merchant_activity(c: Compiled, rule: MerchantActivityRule) -> ir.Table:
-    b = filter_base(c.base, rule.filter)
-    b = b.filter(b.merchant_id.notnull())
-    w = rule.threshold.window_days
-    g = b.group_by(["ucic", "merchant_id"]).aggregate(**window_aggs(b, w))
-    g = _of_type(c, g.filter(*passes(g, rule.threshold)), rule.customer_type)
-    return _txn_rows(g, rule.id, w, k1=g.merchant_id)
+    th = rule.threshold
+    b = windowed(c, rule.filter, th.window_days)
+    b = _of_type(c, b.filter(b.merchant_id.notnull()), rule.customer_type)
+    g = b.group_by(["ucic", "merchant_id"]).aggregate(**window_aggs(b, span=_spans(th)))
+    g = g.filter(*passes(g, th))
+    return _txn_rows(g, rule.id, th.window_days, k1=g.merchant_id)
 
 
 def category_spend(c: Compiled, rule: CategorySpendRule) -> ir.Table:
-    b = filter_base(c.base, rule.filter)
-    b = b.filter(b.category.notnull(), b.category_group.notnull())
-    w = rule.threshold.window_days
-    g = b.group_by(["ucic", "category_group", "category"]).aggregate(**window_aggs(b, w))
-    g = _of_type(c, g.filter(*passes(g, rule.threshold)), rule.customer_type)
-    return _txn_rows(g, rule.id, w, k1=g.category_group, k2=g.category)
+    th = rule.threshold
+    b = windowed(c, rule.filter, th.window_days)
+    b = _of_type(c, b.filter(b.category.notnull(), b.category_group.notnull()), rule.customer_type)
+    g = b.group_by(["ucic", "category_group", "category"]).aggregate(
+        **window_aggs(b, span=_spans(th))
+    )
+    g = g.filter(*passes(g, th))
+    return _txn_rows(g, rule.id, th.window_days, k1=g.category_group, k2=g.category)
 
 
 def competitive_product(c: Compiled, rule: CompetitiveProductRule) -> ir.Table:
-    b = filter_base(c.base, rule.filter)
+    th = rule.threshold
+    b = windowed(c, rule.filter, th.window_days)
     b = b.filter(b.competitive_fi_id.notnull(), b.fi_product.notnull())
-    w = rule.threshold.window_days
-    g = b.group_by(["ucic", "competitive_fi_id", "fi_product"]).aggregate(**window_aggs(b, w))
-    g = g.filter(*passes(g, rule.threshold))
+    g = b.group_by(["ucic", "competitive_fi_id", "fi_product"]).aggregate(
+        **window_aggs(b, span=_spans(th))
+    )
+    g = g.filter(*passes(g, th))
     parts = []
     for key_no, _ in enumerate(rule.key_templates()):
         parts.append(
-            _txn_rows(g, rule.id, w, key_no=key_no, k1=g.competitive_fi_id, k2=g.fi_product)
+            _txn_rows(
+                g,
+                rule.id,
+                th.window_days,
+                key_no=key_no,
+                k1=g.competitive_fi_id,
+                k2=g.fi_product,
+            )
         )
     return ibis.union(*parts)
 
 
 def competitive_activity(c: Compiled, rule: CompetitiveActivityRule) -> ir.Table:
-    b = filter_base(c.base, rule.filter)
+    th = rule.threshold
+    b = filter_base(c.txns, rule.filter)
     b = b.filter(b.competitive_fi_id.notnull())
-    w = rule.threshold.window_days
+    # the product shown is the lowest over the whole look-back, as the window's figures are
+    # conditional aggregates of the same pass
+    inside = b.posted_at > c.since(th.window_days)
     g = b.group_by(["ucic", "competitive_fi_id"]).aggregate(
-        fi_product=b.fi_product.min(), **window_aggs(b, w)
+        fi_product=b.fi_product.min(), **window_aggs(b, span=_spans(th), inside=inside)
     )
-    g = g.filter(*passes(g, rule.threshold))
-    return _txn_rows(g, rule.id, w, k1=g.competitive_fi_id, k2=g.fi_product)
+    g = g.filter(*passes(g, th))
+    return _txn_rows(g, rule.id, th.window_days, k1=g.competitive_fi_id, k2=g.fi_product)
 
 
 def txn_pattern(c: Compiled, rule: TxnPatternRule) -> ir.Table:
-    b = filter_base(c.base, rule.filter)
-    w = rule.threshold.window_days
-    g = b.group_by("ucic").aggregate(**window_aggs(b, w))
-    g = _of_type(c, g.filter(*passes(g, rule.threshold)), rule.customer_type)
-    return _txn_rows(g, rule.id, w)
+    th = rule.threshold
+    b = _of_type(c, windowed(c, rule.filter, th.window_days), rule.customer_type)
+    g = b.group_by("ucic").aggregate(**window_aggs(b, span=_spans(th)))
+    g = g.filter(*passes(g, th))
+    return _txn_rows(g, rule.id, th.window_days)
 
 
-def _of_type(c: Compiled, g: ir.Table, customer_type: str | None) -> ir.Table:
+def _of_type(c: Compiled, t: ir.Table, customer_type: str | None) -> ir.Table:
+    """Rows of ``t`` whose customer is of the type (applied before a rule's aggregation)."""
     if customer_type is None:
-        return g
+        return t
     typed = c.attributes.filter(c.attributes.ucic_type == ibis.literal(customer_type))
-    return g.semi_join(typed.select("ucic"), "ucic")
+    return t.semi_join(typed.select("ucic"), "ucic")
 
 
 def product_holding(c: Compiled, rule: ProductHoldingRule) -> ir.Table:
@@ -432,16 +451,18 @@ def signal_table(c: Compiled, s: Signal) -> ir.Table:
             txn_hi=NULL_STR,
         )
     if isinstance(s, SpendSignal):
-        b = filter_base(c.base, s.filter)
-        g = b.group_by("ucic").aggregate(**window_aggs(b, s.threshold.window_days))
-        g = g.filter(*passes(g, s.threshold))
+        th = s.threshold
+        b = windowed(c, s.filter, th.window_days)
+        g = b.group_by("ucic").aggregate(**window_aggs(b, span=_spans(th)))
+        g = g.filter(*passes(g, th))
         return g.select("ucic", "n", "amount", "txn_lo", "txn_hi")
-    b = filter_base(c.base, s.filter)
+    b = filter_base(c.txns, s.filter)
     w = s.window_days
-    window_start = _lit_date(as_of - timedelta(days=w))
+    window_start = c.since(w)
+    inside = b.posted_at > window_start
     if isinstance(s, StoppedSignal):
         g = b.group_by("ucic").aggregate(
-            before=b.n_all.sum() - b[f"n{w}"].sum(), recent=b[f"n{w}"].sum()
+            before=b.count(where=~inside), recent=b.count(where=inside)
         )
         g = g.filter(g.before >= s.min_count_before, g.recent == 0)
         return g.select(
@@ -457,9 +478,9 @@ def signal_table(c: Compiled, s: Signal) -> ir.Table:
     else:
         b = b.mutate(payee=b.merchant_id.fill_null(b.competitive_fi_id).fill_null(b.payee_name))
     b = b.filter(b.payee.notnull())
+    inside = b.posted_at > window_start
     p = b.group_by(["ucic", "payee"]).aggregate(
-        first=b.first_seen.min(),
-        **window_aggs(b, w),
+        first=b.posted_at.min(), **window_aggs(b, span=False, inside=inside)
     )
     new = p.filter(p.first > window_start, p.n >= s.min_count)
     g = new.group_by("ucic").aggregate(
@@ -469,7 +490,7 @@ def signal_table(c: Compiled, s: Signal) -> ir.Table:
         txn_hi=new.txn_hi.max(),
     )
     # a customer whose history starts inside the window has only "new" payees: not an event
-    settled = c.history.filter(c.history.first_txn <= _lit_date(as_of - timedelta(days=w + 30)))
+    settled = c.history.filter(c.history.first_txn <= c.since(w + 30))
     g = g.semi_join(settled, "ucic")
     if s.require_previous:
         old = p.filter(p.first <= window_start)
@@ -513,13 +534,14 @@ def _clip01(v: ir.FloatingValue) -> ir.FloatingValue:
 def score_features(c: Compiled, weights: set[ScoreFeature]) -> ir.Table:
     a = c.attributes
     t = a.select("ucic", "balance", "balance_before", "open_products", "newest_open")
-    base = c.base
+    x = c.txns
     if ScoreFeature.TXN_DECLINE in weights or ScoreFeature.NO_DIRECT_DEPOSIT in weights:
-        payroll = (base.direction == "credit") & (base.transaction_kind == "payroll")
-        act = base.group_by("ucic").aggregate(
-            n30=base.n30.sum(),
-            n120=base.n120.sum(),
-            payroll60=base.n60.sum(where=payroll),
+        x = x.filter(x.posted_at > c.since(120))
+        payroll = (x.direction == "credit") & (x.transaction_kind == "payroll")
+        act = x.group_by("ucic").aggregate(
+            n30=x.count(where=x.posted_at > c.since(30)),
+            n120=x.count(),
+            payroll60=x.count(where=payroll & (x.posted_at > c.since(60))),
         )
         t = left_on_ucic(t, act)
     if ScoreFeature.NO_RECENT_LOGIN in weights:
