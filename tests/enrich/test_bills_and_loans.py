@@ -198,3 +198,21 @@ def test_a_bank_name_inside_another_business_is_no_institution(line: str, name: 
 def test_subscription_with_its_domain(line: str, mcc: str, name: str) -> None:
     r = default_enricher().enrich(line, direction="debit", mcc=mcc, channel="card")
     assert r.merchant_name == name
+
+
+@pytest.mark.parametrize(
+    ("line", "kind", "product"),
+    [
+        ("VENMO CRD PMT ONLINE PMT WEB ID: 1232392354", "ach_debit", "credit_card"),  # its card
+        (
+            "CASH APP BROKERAGE DES:INVESTMENT ID:83188044933 INDN:J DOE CO ID:1 WEB",
+            "ach_debit",
+            "investment",
+        ),
+        ("VENMO PAYMENT 1448749574 WEB ID: 3264681992", "p2p", "p2p"),
+        ("PAYPAL TRANSFER TRANSFER WEB ID: 2493614666", "p2p", "p2p"),  # P2P's own name too
+    ],
+)
+def test_an_apps_other_products(line: str, kind: str, product: str) -> None:
+    r = default_enricher().enrich(line, direction="debit", channel="ach")
+    assert (r.transaction_kind, r.fi_product) == (kind, product)

@@ -477,6 +477,8 @@ class Enricher:
         credit = direction == "credit"
         if kind == "transfer" and credit and self._payout_transfer(p):
             kind = "ach_credit"  # SHOPIFY TRANSFER: a processor paying out a seller's sales
+        if kind == "p2p" and self._app_product_line(p):
+            kind = "ach_credit" if credit else "ach_debit"  # VENMO CRD PMT: its credit card
         match = _MerchantMatch(None, None, None, None)
         inst: Institution | None = None
         inst_len = 0
@@ -744,6 +746,16 @@ class Enricher:
         if hit is None:
             hit = Hit(alias, alias, 0, len(alias), 1.0, "exact") if (merchant or inst) else None
         return _MerchantMatch(merchant, name, None, hit), inst, ("p2p" if inst else None)
+
+    def _app_product_line(self, p: Parsed) -> bool:
+        """Whether a line naming a P2P app names another of its products (``VENMO CRD PMT``,
+        ``CASH APP BROKERAGE``): a statement name of that product only, never of the P2P one."""
+        words = match_form(f"{p.ach.company} {p.ach.entry}" if p.ach else p.key)
+        st = self.statement_names.best_exact(words)
+        if st is None:
+            return False
+        targets = self.statement_names.targets.get(st.alias, ())
+        return bool(targets) and not any(t.endswith("|p2p") for t in targets)
 
     def _payout_transfer(self, p: Parsed) -> bool:
         """Whether the line is a card processor's name then a transfer word, nothing else."""
