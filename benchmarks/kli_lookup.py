@@ -8,7 +8,7 @@ ASGI app returning a fixed body of the same size on the same server measures the
 machine; the ratio is the app's share of it.
 
     .venv/bin/python benchmarks/kli_lookup.py [--customers 1000000] [--duration 15]
-        [--workers 1] [--skip-postgres] [--modes inline,thread]
+        [--workers 1,2] [--skip-postgres] [--modes shipped,fastapi,thread] [--data-dir DIR]
 
 Needs ``wrk`` (``apt-get install -y wrk``). Prints medians over ``--runs`` runs.
 """
@@ -18,13 +18,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import hashlib
-import hmac
 import os
 import re
 import shutil
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -32,16 +29,11 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-
-from sightline.errors import NotFound, Unauthorized
-from sightline.partners import service
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTNER = "bench"
@@ -51,9 +43,9 @@ PARTNER = "bench"
 
 
 def app_factory() -> Any:
-    """What the uvicorn child runs: the real app (reads inline or on the thread pool) or a bare
+    """What the uvicorn child runs: the real app (see the modes below) or a bare
     ASGI app returning the fixed body in ``KLI_BENCH_BODY``."""
-    mode = os.environ.get("KLI_BENCH_MODE", "inline")
+    mode = os.environ.get("KLI_BENCH_MODE", "shipped")
     if mode == "bare":
         body = Path(os.environ["KLI_BENCH_BODY"]).read_bytes()
         headers = [
@@ -74,79 +66,17 @@ def app_factory() -> Any:
             await send({"type": "http.response.body", "body": body})
 
         return bare
-    if mode.startswith("asyncauth"):
-        _async_auth()
     from sightline.api.app import create_app
     from sightline.insights.repository import KliReader
 
-    app = create_app()
+    # shipped: the app as shipped (fast path; SQLite read on the event loop, PostgreSQL on the
+    # thread pool); thread: the read on the pool for SQLite too; fastapi: no fast path, every
+    # request through FastAPI's routing and dependencies
+    app = create_app(fast_path=mode != "fastapi")
     app.state.kli_reader = KliReader(
-        app.state.ctx.settings.resolved_database_url, inline=not mode.endswith("thread")
+        app.state.ctx.settings.resolved_database_url, inline=False if mode == "thread" else None
     )
     return app
-
-
-# A measurement aid, not the shipped code: the same checks as ``sightline.api.deps`` (key by
-# secret hash or signed token, not revoked, partner scope) written as ``async`` dependencies with
-# one raw indexed query, installed before the routers are imported (mode ``asyncauth``). It shows
-# what the lookup reaches when authentication costs no thread-pool hops and no ORM session.
-_BEARER = HTTPBearer(auto_error=False)
-_AUTH: dict[str, Any] = {}
-
-
-def _key_row(column: str, value: str) -> tuple[str, str]:
-    row = (
-        _AUTH["conn"]
-        .execute(
-            f"SELECT key_id, partner_id FROM api_keys WHERE {column} = ? AND revoked_at IS NULL",
-            (value,),
-        )
-        .fetchone()
-    )
-    if row is None:
-        raise Unauthorized("Invalid or revoked credentials.")
-    return (row[0], row[1])
-
-
-async def _get_context(request: Request) -> Any:
-    return request.app.state.ctx
-
-
-async def _get_principal(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
-) -> service.Principal:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthorized("Authorization: Bearer <token or key> is required.")
-    cred = credentials.credentials
-    if cred.startswith(service.TOKEN_PREFIX):
-        key_id, expires, signature = cred.removeprefix(service.TOKEN_PREFIX).split(".")
-        ok = hmac.compare_digest(signature, service._sign(_AUTH["secret"], f"{key_id}.{expires}"))
-        if not ok or int(expires) < time.time():
-            raise Unauthorized("Invalid token.")
-        row = _key_row("key_id", key_id)
-    else:
-        row = _key_row("secret_hash", hashlib.sha256(cred.encode()).hexdigest())
-    return service.Principal(partner_id=row[1], key_id=row[0])
-
-
-async def _partner_scope(
-    partner_id: str, principal: Annotated[service.Principal, Depends(_get_principal)]
-) -> str:
-    if partner_id != principal.partner_id:
-        raise NotFound(f"Partner {partner_id} not found.")
-    return partner_id
-
-
-def _async_auth() -> None:
-    from sightline.api import deps
-
-    url = os.environ["SIGHTLINE_DATABASE_URL"]
-    _AUTH["conn"] = sqlite3.connect(url.split("///", 1)[-1], check_same_thread=False)
-    _AUTH["secret"] = os.environ.get("SIGHTLINE_SECRET_KEY", "dev-insecure-secret-change-me")
-    deps.get_context = _get_context  # type: ignore[assignment]
-    deps.get_principal = _get_principal  # type: ignore[assignment]
-    deps.partner_scope = _partner_scope  # type: ignore[assignment]
-    deps.PartnerId = Annotated[str, Depends(_partner_scope)]  # type: ignore[misc]
 
 
 # --- synthetic assignments -----------------------------------------------------------------------
@@ -184,6 +114,16 @@ def synth(customers: int, seed: int = 7) -> pa.Table:
             "evidence": evidence,
         }
     )
+
+
+def generate(customers: int) -> pa.Table:
+    started = time.perf_counter()
+    table = synth(customers)
+    print(
+        f"synthetic: {customers:,} customers, {table.num_rows:,} assignments"
+        f" ({time.perf_counter() - started:.1f} s)"
+    )
+    return table
 
 
 def load(url: str, table: pa.Table) -> tuple[str, float]:
@@ -363,26 +303,31 @@ def measure(
     script = tmp / "lookup.lua"
     script.write_text(LUA % {"seed": 11, "n": args.customers, "partner": PARTNER, "key": key})
     body_path = tmp / "body.json"
+    body_path.unlink(missing_ok=True)
     results: dict[str, Any] = {}
-    for mode in [*args.modes, "bare"]:
-        runs = []
-        mode_env = {**env, "KLI_BENCH_MODE": mode, "KLI_BENCH_BODY": str(body_path)}
-        with server(mode_env, args.workers) as url:
-            if mode != "bare" and not body_path.exists():
-                body_path.write_bytes(sample_body(url, key))
-            wrk(url, script, 3)  # warm-up: connections, caches, page cache
-            for _ in range(args.runs):
-                runs.append(wrk(url, script, args.duration))
-        med = {k: statistics.median(r[k] for r in runs) for k in ("rps", "p50", "p99")}
-        med["errors"] = sum(r["errors"] for r in runs)
-        results[mode] = med
-        print(
-            f"  {label:<10} {mode:<7} {med['rps']:>9,.0f} req/s   p50 {med['p50']:6.2f} ms"
-            f"   p99 {med['p99']:6.2f} ms   non-2xx {med['errors']}"
-        )
-    bare = results["bare"]["rps"]
-    for mode in args.modes:
-        print(f"  {label:<10} {mode:<7} ratio to bare ASGI: {results[mode]['rps'] / bare:.2f}")
+    for workers in args.workers:
+        for mode in [*args.modes, "bare"]:
+            runs = []
+            mode_env = {**env, "KLI_BENCH_MODE": mode, "KLI_BENCH_BODY": str(body_path)}
+            with server(mode_env, workers) as url:
+                if mode != "bare" and not body_path.exists():
+                    body_path.write_bytes(sample_body(url, key))
+                wrk(url, script, 3)  # warm-up: connections, caches, page cache
+                for _ in range(args.runs):
+                    runs.append(wrk(url, script, args.duration))
+            med = {k: statistics.median(r[k] for r in runs) for k in ("rps", "p50", "p99")}
+            med["errors"] = sum(r["errors"] for r in runs)
+            results[(workers, mode)] = med
+            print(
+                f"  {label:<10} {workers} worker(s) {mode:<7} {med['rps']:>9,.0f} req/s"
+                f"   p50 {med['p50']:6.2f} ms   p99 {med['p99']:6.2f} ms"
+                f"   non-2xx {med['errors']}   load average {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
+        bare = results[(workers, "bare")]["rps"]
+        for mode in args.modes:
+            ratio = results[(workers, mode)]["rps"] / bare
+            print(f"  {label:<10} {workers} worker(s) {mode:<7} ratio to bare ASGI: {ratio:.2f}")
     print(f"  response body: {body_path.stat().st_size} bytes")
     return results
 
@@ -392,13 +337,20 @@ def main() -> int:
     p.add_argument("--customers", type=int, default=1_000_000)
     p.add_argument("--duration", type=int, default=15, help="Seconds per wrk run.")
     p.add_argument("--runs", type=int, default=3)
-    p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes.")
+    p.add_argument(
+        "--workers", default="1", help="uvicorn worker processes; a list (1,2) measures each."
+    )
     p.add_argument(
         "--modes",
-        default="inline,thread,asyncauth,asyncauth-thread",
-        help="inline: SQLite reads on the event loop; thread: on the thread pool; asyncauth:"
-        " inline plus async authentication dependencies (see _async_auth);"
-        " asyncauth-thread: the same with reads on the thread pool.",
+        default="shipped,fastapi",
+        help="shipped: the app as shipped (fast path; SQLite read on the event loop, PostgreSQL"
+        " on the thread pool); thread: SQLite read on the thread pool; fastapi: without the fast"
+        " path (every request through FastAPI's routing and dependencies).",
+    )
+    p.add_argument(
+        "--data-dir",
+        help="Keep the loaded SQLite database here and reuse it on the next run (same"
+        " --customers); default: a temporary directory.",
     )
     p.add_argument("--skip-postgres", action="store_true")
     p.add_argument("--cpu-child", help=argparse.SUPPRESS)
@@ -409,21 +361,31 @@ def main() -> int:
         cpu_child(args.cpu_child, args.customers, args.key)
         return 0
     args.modes = [m for m in args.modes.split(",") if m]
+    args.workers = [int(w) for w in str(args.workers).split(",") if w]
     if shutil.which("wrk") is None:
         print("wrk is required: apt-get install -y wrk", file=sys.stderr)
         return 2
     sys.path.insert(0, str(ROOT))
-    started = time.perf_counter()
-    table = synth(args.customers)
-    print(
-        f"synthetic: {args.customers:,} customers, {table.num_rows:,} assignments"
-        f" ({time.perf_counter() - started:.1f} s)"
-    )
-    with tempfile.TemporaryDirectory(prefix="kli-bench-") as tmpdir:
-        tmp = Path(tmpdir)
+    with contextlib.ExitStack() as stack:
+        if args.data_dir:
+            tmp = Path(args.data_dir)
+            tmp.mkdir(parents=True, exist_ok=True)
+        else:
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kli-bench-")))
         url = f"sqlite:///{tmp / 'serving.db'}"
         print("SQLite:")
-        key, _ = load(url, table)
+        saved = tmp / f"key-{args.customers}"
+        table = None
+        if saved.exists():
+            key = saved.read_text().strip()
+            print(f"  reusing the database loaded in {tmp} ({args.customers:,} customers)")
+        else:
+            for stale in tmp.glob("serving.db*"):
+                stale.unlink()
+            table = generate(args.customers)
+            key, _ = load(url, table)
+            if args.data_dir:
+                saved.write_text(key)
         size = sum(f.stat().st_size for f in tmp.glob("serving.db*"))
         print(f"  database size {size / 2**30:.2f} GiB")
         # env=test keeps the refresh scheduler idle; WARNING skips the per-request access log
@@ -437,10 +399,10 @@ def main() -> int:
             print("PostgreSQL:")
             with postgres_server() as pg:
                 pg_url = pg.url("postgres")
-                key, _ = load(pg_url, table)
-                pg_args = argparse.Namespace(**{**vars(args), "modes": ["thread"]})
+                key, _ = load(pg_url, table if table is not None else generate(args.customers))
+                modes = [m for m in args.modes if m != "thread"]
+                pg_args = argparse.Namespace(**{**vars(args), "modes": modes})
                 env = {**env, "SIGHTLINE_DATABASE_URL": pg_url}
-                (tmp / "body.json").unlink(missing_ok=True)
                 measure("postgresql", env, pg_args, key, tmp)
     return 0
 
