@@ -7,7 +7,7 @@
 - single: one descriptor in process, uncached (every call parses and matches) and cached;
 - http: ``wrk`` (Debian package) at 50 connections over loopback against the merchant endpoint
   served by uvicorn (uvloop, httptools, log level warning), and against a bare ASGI app that
-  returns a fixed body of the same size, side by side;
+  returns a fixed body of the same size, side by side (both with ``--workers`` processes);
 - batch: N synthetic transactions in one Parquet file → ``enrich_file`` → Parquet (normalise in
   DuckDB, each distinct descriptor enriched once, joined back).
 """
@@ -247,7 +247,7 @@ def bench_http(duration: int, connections: int, workers: int = 1) -> dict[str, o
         port = _free_port()
         uvicorn = [PY, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port)]
         uvicorn += ["--loop", "uvloop", "--http", "httptools", "--log-level", "warning"]
-        uvicorn += ["--no-access-log", "--app-dir", tmp]
+        uvicorn += ["--no-access-log", "--app-dir", tmp, "--workers", str(workers)]
         bare_server = subprocess.Popen([*uvicorn, "bare_app:app"], env=env)
         try:
             _wait(f"http://127.0.0.1:{port}/")
