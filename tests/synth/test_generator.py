@@ -502,3 +502,24 @@ def test_big_months_are_generated_in_day_ranges(
     held = truth(split.out, "held_away").to_pylist()
     paid = {(r["ucic"], r["competitive_fi"], r["fi_product"]) for r in joined_split}
     assert all((h["ucic"], h["institution_id"], h["product"]) in paid for h in held)
+
+
+def test_truth_names_what_the_line_shows(tmp_path: Path) -> None:
+    """A property manager's line names the manager; COA UTILITIES is Austin's alone; no
+    employer is "<...> Group Group"."""
+    import duckdb
+
+    out = tmp_path / "s"
+    generate(SynthConfig(customers=300, months=2, seed=7, out=out, format="parquet"))
+    con = duckdb.connect()
+    rows = con.execute(
+        f"""SELECT t.description, r.merchant_name
+        FROM read_parquet('{out}/transactions/*.parquet') t
+        JOIN read_parquet('{out}/truth/transactions_truth-*.parquet') r USING (txn_id)"""
+    ).fetchall()
+    for description, name in rows:
+        if " PROP MG" in description:
+            assert name.endswith("Property Management"), (description, name)
+        if "COA UTILITIES" in description:
+            assert name == "City of Austin Utilities", (description, name)
+        assert not (name or "").endswith("Group Group"), name

@@ -497,7 +497,14 @@ def build_catalog(directory: DirectoryLike, seed: int) -> Catalog:
             ),
         )
 
-    # Local businesses: several per category per city, with a card processor of their own.
+    # Local businesses: several per category per city, with a card processor of their own. A
+    # local name that opens with a directory chain's whole name (ZEEKS PIZZA TWIN OAKS) is that
+    # chain's branch: the line shows the chain, so the truth names it.
+    chain_names = {
+        statement_text(m.name): m
+        for m in merchants
+        if m.kind in _CARD_KINDS and " " in m.name and m.kind not in _ONLINE_KINDS
+    }
     locals_by: dict[tuple[str, str], list[list[int]]] = {}
     n_locals = 0
     for group, category, mcc, patterns in names.LOCAL_TEMPLATES:
@@ -521,13 +528,23 @@ def build_catalog(directory: DirectoryLike, seed: int) -> Catalog:
                     _truncate(text, 25, True),
                     _truncate(proc + text, 25, False),
                 ]
+                words = statement_text(disp).split(" ")
+                chain = next(
+                    (
+                        chain_names[" ".join(words[:n])]
+                        for n in (3, 2)
+                        if " ".join(words[:n]) in chain_names
+                    ),
+                    None,
+                )
                 ents.append(
                     b.add(
-                        name=disp,
+                        name=chain.name if chain else disp,
+                        merchant_id=chain.merchant_id if chain else None,
                         group=g,
                         category=c,
                         mcc=mcc,
-                        is_local=True,
+                        is_local=chain is None,
                         strings=local_forms,
                         physical=True,
                     )
