@@ -1,12 +1,21 @@
-"""Batch enrichment in DuckDB: files and the lake stage.
+"""Batch enrichment as an Ibis stage on DuckDB: files (the CLI) and the lake stage.
 
-Descriptors repeat heavily, so a batch never enriches rows one by one:
+Descriptors repeat heavily, so a batch never enriches rows one by one. The stage is a handful of
+Ibis expressions compiled to DuckDB SQL (Ibis costs a little per query, nothing per row):
 
-1. DuckDB computes each row's descriptor *key* with the same regexes as
-   :func:`sightline.enrich.normalise.descriptor_key` (dates, store, reference and phone numbers
-   removed) — ten million rows collapse to a few thousand distinct keys;
-2. each distinct (key, direction, MCC, channel, trans_category) is enriched once in Python;
-3. DuckDB joins the enrichment back and writes Parquet (or CSV).
+1. one pass over the input groups its *raw* lines (descriptor, direction, MCC, channel,
+   trans_category as written) and counts them — ten million rows are a few hundred thousand
+   distinct lines;
+2. on those lines only, the descriptor *key* (:func:`key_expr`: the regexes of
+   :func:`sightline.enrich.normalise.descriptor_key`) and the cleaned context are computed — the
+   lines collapse to a few thousand distinct (key, context) groups;
+3. each group is enriched once in Python and the answers come back to DuckDB as a small table
+   whose text columns are ``ENUM`` (dictionary) typed, so the Parquet writer stores them as
+   dictionary pages instead of hashing ten million strings per column;
+4. a map (raw line → enrichment) is joined back to every row on the raw columns and written.
+
+:func:`enrich_file` keeps the input's row order (an explicit sort on the row number: a hash join
+does not keep order); :func:`enrich_lake` does not promise an order within a date file.
 
 :func:`enrich_lake` is the pipeline stage: ``lake/transactions/partner=<id>/date=<d>/`` →
 ``lake/enriched_transactions/partner=<id>/date=<d>/<run_id>-<n>.parquet``. Re-running a date
@@ -22,19 +31,22 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import ibis
+import ibis.expr.types as ir
 import pyarrow as pa
+from ibis.backends.duckdb import Backend as DuckDBBackend
 
 from sightline import duck
 from sightline.config import Settings
 from sightline.enrich.engine import FIELDS, Enricher, default_enricher
-from sightline.enrich.normalise import key_sql
+from sightline.enrich.normalise import KEY_PATTERNS
 from sightline.errors import BadRequest, NotFound
 
 Progress = Callable[[int, int], None]
@@ -44,6 +56,10 @@ CONTEXT_COLUMNS = ("direction", "mcc", "channel", "trans_category")
 _INT_FIELDS = frozenset({"merchant_kli_code"})
 _FLOAT_FIELDS = frozenset({"match_score"})
 _PARTNER = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_KEY = "_sl_key"
+_ROWS = "_sl_rows"
+_ORDER = "_sl_n"
+_MAP = "_sl_m_"  # prefix of the map's columns in the final join
 
 
 @dataclass(frozen=True)
@@ -67,114 +83,151 @@ def _lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _context_sql(columns: Sequence[str]) -> dict[str, str]:
-    """SQL for each context value, NULL when the input has no such column or a bad value."""
-    present = {c.lower(): c for c in columns}
-    out: dict[str, str] = {}
+def backend(con: duckdb.DuckDBPyConnection | None = None) -> DuckDBBackend:
+    """An Ibis DuckDB backend over ``con`` (default: a fresh :func:`sightline.duck.connect`)."""
+    return ibis.duckdb.from_connection(con if con is not None else duck.connect())
+
+
+def key_expr(text: ir.StringValue) -> ir.StringValue:
+    """Ibis expression of :func:`sightline.enrich.normalise.descriptor_key` (same regexes)."""
+    strip, spaces = KEY_PATTERNS
+    return text.upper().replace("'", "").re_replace(strip, " ").re_replace(spaces, " ").strip()
+
+
+def _context(raw: ir.Table, present: dict[str, str]) -> dict[str, ir.Value]:
+    """Each context value cleaned (NULL when the input has no such column or a bad value)."""
+    out: dict[str, ir.Value] = {}
     for name in CONTEXT_COLUMNS:
         col = present.get(name)
         if col is None:
-            out[name] = "CAST(NULL AS VARCHAR)"
+            out[name] = ibis.null("string")
             continue
-        value = f"lower(trim(CAST({_q(col)} AS VARCHAR)))"
+        text = raw[col].cast("string").strip()
         if name == "direction":
-            out[name] = f"CASE WHEN {value} IN ('debit', 'credit') THEN {value} END"
+            value = text.lower()
+            out[name] = ibis.cases((value.isin(["debit", "credit"]), value), else_=None)
         elif name == "mcc":
-            digits = f"trim(CAST({_q(col)} AS VARCHAR))"
-            out[name] = (
-                f"CASE WHEN regexp_full_match({digits}, '[0-9]{{1,4}}') "
-                f"THEN lpad({digits}, 4, '0') END"
-            )
+            out[name] = ibis.cases((text.re_search("^[0-9]{1,4}$"), text.lpad(4, "0")), else_=None)
         else:
-            out[name] = f"nullif({value}, '')"
+            out[name] = text.lower().nullif("")
     return out
 
 
-def enrich_relation(
-    con: duckdb.DuckDBPyConnection,
-    source: str,
+def enrich_table(
+    con: DuckDBBackend,
+    source: ir.Table,
     *,
     description: str = "description",
     enricher: Enricher | None = None,
     progress: Progress | None = None,
-) -> tuple[str, int, int]:
-    """Enrich every row of the SQL relation ``source`` (a table name or ``(SELECT …)``).
+) -> tuple[ir.Table, int, int]:
+    """Enrich every row of the Ibis table ``source``.
 
-    Creates the temp view ``enriched`` (the source's columns plus :data:`FIELDS`) and returns
-    ``("enriched", rows, distinct_descriptors)``. ``source`` is read twice: once for its distinct
-    raw descriptors (the regexes run on those only), once when the view is consumed.
+    Returns ``(expression, rows, distinct_keys)``: the expression is ``source``'s columns (one
+    named like a field renamed ``<name>_input``) followed by :data:`FIELDS`, not yet executed;
+    the distinct raw lines, their keys and the enrichment are computed and kept as temp tables
+    of ``con`` here. ``source`` is read twice: once here for its distinct raw lines, once when
+    the expression runs.
     """
     engine = enricher or default_enricher()
-    columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+    columns = list(source.columns)
     if description not in columns:
         raise BadRequest(
             f"Column {description} is required (found: {', '.join(columns) or 'no columns'})."
         )
-    ctx = _context_sql(columns)
-    present = {c.lower(): c for c in columns}
+    present = {c.lower(): c for c in columns if c != description}
     raw_cols = [description, *(present[n] for n in CONTEXT_COLUMNS if n in present)]
-    # 1. distinct raw lines (with what else the Enricher looks at): no regex yet
-    raw_list = ", ".join(_q(c) for c in raw_cols)
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _raw AS SELECT {raw_list}, hash({raw_list}) AS _sl_h, "
-        + ", ".join(f"{sql} AS _sl_{name}" for name, sql in ctx.items())
-        + f", CAST({_q(description)} AS VARCHAR) AS _sl_description, count(*) AS _sl_rows"
-        + f" FROM {source} GROUP BY ALL"
+    # 1. the distinct raw lines and how many rows each stands for (no regex yet)
+    raw = _materialize(
+        con,
+        "_sl_raw",
+        source.group_by(raw_cols).aggregate(**{_ROWS: ibis._.count()}),
     )
-    # 2. their keys: dates, store, reference and phone numbers removed in SQL
-    key = key_sql("_sl_description")
-    parts = ", ".join(
-        [f"coalesce({key}, '')", *(f"coalesce(_sl_{name}, '')" for name in CONTEXT_COLUMNS)]
+    # 2. their keys and cleaned context
+    ctx = _context(raw, present)
+    keyed = _materialize(
+        con,
+        "_sl_keyed",
+        raw.select(
+            *raw_cols,
+            **{_KEY: key_expr(raw[description].cast("string")).fill_null("")},
+            **{f"_sl_{n}": v for n, v in ctx.items()},
+        ),
     )
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _grouped AS SELECT {raw_list}, _sl_h, _sl_rows, "
-        f"concat_ws(chr(31), {parts}) AS _sl_group FROM _raw"
+    group_cols = [_KEY, *(f"_sl_{n}" for n in CONTEXT_COLUMNS)]
+    groups = keyed.select(*group_cols).distinct().to_pyarrow()
+    total = raw[_ROWS].sum().execute()
+    rows = int(total) if total is not None and total == total else 0
+    # 3. each distinct key enriched once, in Python; the answers as a dictionary-typed table
+    answers = _dictionary_table(con, "_sl_answers", _enrich_groups(engine, groups, progress))
+    preds = [keyed[_KEY] == answers[_KEY]]
+    preds += [keyed[c].identical_to(answers[c]) for c in group_cols[1:]]
+    mapping = _materialize(
+        con,
+        "_sl_map",
+        keyed.join(answers, preds).select(
+            *(keyed[c].name(_MAP + c) for c in raw_cols),
+            *(answers[f].name(_MAP + f) for f in FIELDS),
+        ),
     )
-    groups = con.execute("SELECT DISTINCT _sl_group FROM _grouped").fetchall()
-    rows_row = con.execute("SELECT sum(_sl_rows) FROM _grouped").fetchone()
-    rows = int(rows_row[0] or 0) if rows_row else 0
-    # 3. each distinct key enriched once, in Python
-    con.register("_enrichment", _enrich_groups(engine, [g[0] for g in groups], progress))
-    fields = ", ".join(f"e.{_q(f)}" for f in FIELDS)
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _map AS SELECT g._sl_h, g.{_q(description)}, {fields} "
-        "FROM _grouped g JOIN _enrichment e USING (_sl_group)"
+    # 4. joined back to every row on the raw columns (NULL context equals NULL)
+    on = [source[description] == mapping[_MAP + description]]
+    on += [source[c].identical_to(mapping[_MAP + c]) for c in raw_cols[1:]]
+    joined = source.left_join(mapping, on)
+    names = _output_names(columns)
+    enriched = joined.select(
+        *(joined[c].name(names[c]) for c in columns),
+        *(joined[_MAP + f].name(f) for f in FIELDS),
     )
-    # 4. joined back to every row
-    clashes = [c for c in columns if c in FIELDS]
-    renames = ", ".join(f"s.{_q(c)} AS {_q(c + '_input')}" for c in clashes)
-    keep = "s.*" + (" EXCLUDE (" + ", ".join(_q(c) for c in clashes) + ")" if clashes else "")
-    outputs = ", ".join(f"m.{_q(f)}" for f in FIELDS)
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW enriched AS SELECT {keep}"
-        + (f", {renames}" if renames else "")
-        # joined on a 64-bit hash of the raw columns (an integer join is far cheaper than
-        # comparing strings with NULL semantics), the descriptor compared too
-        + f", {outputs} FROM {source} s LEFT JOIN _map m ON "
-        + f"hash({', '.join('s.' + _q(c) for c in raw_cols)}) = m._sl_h "
-        + f"AND s.{_q(description)} = m.{_q(description)}"
-    )
-    return "enriched", rows, len(groups)
+    return enriched, rows, groups.num_rows
 
 
-def _enrich_groups(engine: Enricher, groups: Sequence[str], progress: Progress | None) -> pa.Table:
+def _output_names(columns: list[str]) -> dict[str, str]:
+    """Input column → output name: one named like a field becomes ``<name>_input`` (``_input_2``,
+    … when that is taken too, e.g. a file that was enriched before)."""
+    taken = set(columns) | set(FIELDS)
+    names = {}
+    for c in columns:
+        if c not in FIELDS:
+            names[c] = c
+            continue
+        name, n = f"{c}_input", 1
+        while name in taken:
+            n += 1
+            name = f"{c}_input_{n}"
+        taken.add(name)
+        names[c] = name
+    return names
+
+
+def _materialize(con: DuckDBBackend, name: str, expr: ir.Table) -> ir.Table:
+    """Compute ``expr`` once into a temp table (``CREATE TABLE AS``: column types kept as the
+    query gives them, ``ENUM`` included; Ibis's ``create_table`` would declare them as text)."""
+    con.raw_sql(f"CREATE OR REPLACE TEMP TABLE {_q(name)} AS {con.compile(expr)}")
+    return con.table(name)
+
+
+def _enrich_groups(engine: Enricher, groups: pa.Table, progress: Progress | None) -> pa.Table:
     out: dict[str, list[Any]] = {f: [] for f in FIELDS}
-    total = len(groups)
+    keys = groups.column(_KEY).to_pylist()
+    context = [groups.column(f"_sl_{n}").to_pylist() for n in CONTEXT_COLUMNS]
+    total = len(keys)
     step = max(1, total // 100)
-    for i, group in enumerate(groups):
-        key, direction, mcc, channel, trans_category = group.rsplit("\x1f", 4)
+    for i, (key, direction, mcc, channel, trans_category) in enumerate(
+        zip(keys, *context, strict=True)
+    ):
         r = engine.enrich_key(
             key,
-            direction or None,
-            mcc or None,
+            direction,
+            mcc,
             trans_category if trans_category in ("olb", "pos", "other") else None,
-            channel or None,
+            channel,
         )
         for f in FIELDS:
             out[f].append(getattr(r, f))
         if progress is not None and (i % step == 0 or i == total - 1):
             progress(i + 1, total)
-    arrays: dict[str, pa.Array] = {"_sl_group": pa.array(groups, pa.string())}
+    arrays = {c: groups.column(c) for c in groups.column_names}
     for f in FIELDS:
         kind = (
             pa.int64() if f in _INT_FIELDS else pa.float64() if f in _FLOAT_FIELDS else pa.string()
@@ -183,15 +236,45 @@ def _enrich_groups(engine: Enricher, groups: Sequence[str], progress: Progress |
     return pa.table(arrays)
 
 
+def _dictionary_table(con: DuckDBBackend, name: str, table: pa.Table) -> ir.Table:
+    """``table`` as a DuckDB temp table whose enrichment text columns are ``ENUM`` typed.
+
+    Ibis reads an ``ENUM`` as a string and passes it through untouched; DuckDB's Parquet writer
+    writes an ``ENUM`` column as dictionary pages straight from the type (readers see text), which
+    makes writing the 15 repeated text fields about as cheap as writing small integers.
+    """
+    arrow_name = f"{name}_arrow"
+    con.con.register(arrow_name, table)
+    select = []
+    for field in table.schema:
+        col = _q(field.name)
+        if field.name in FIELDS and pa.types.is_string(field.type):
+            values = sorted({v for v in table.column(field.name).to_pylist() if v is not None})
+            if values:
+                enum = "ENUM(" + ", ".join(_lit(v) for v in values) + ")"
+                select.append(f"CAST({col} AS {enum}) AS {col}")
+                continue
+        select.append(col)
+    con.raw_sql(
+        f"CREATE OR REPLACE TEMP TABLE {_q(name)} AS SELECT {', '.join(select)} FROM {arrow_name}"
+    )
+    con.con.unregister(arrow_name)
+    return con.table(name)
+
+
 # --- files (the CLI) ---
 
 
-def _reader(path: Path) -> str:
+def _read(con: DuckDBBackend, path: Path) -> ir.Table:
+    """The input file with its row number in :data:`_ORDER` (to write the output in order)."""
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        return f"read_parquet({_lit(str(path))})"
+        table = con.read_parquet(path, table_name="_sl_input", file_row_number=True)
+        return table.rename({_ORDER: "file_row_number"})
     if suffix in (".csv", ".txt", ".tsv"):
-        return f"read_csv({_lit(str(path))}, header = true, all_varchar = true)"
+        table = con.read_csv(path, table_name="_sl_csv", header=True, all_varchar=True)
+        # a CSV scan has no row number: numbered once, in scan order, into a temp table
+        return _materialize(con, "_sl_input", table.mutate(**{_ORDER: ibis.row_number()}))
     raise BadRequest(f"Input {path.name}: use a .csv or .parquet file.")
 
 
@@ -203,43 +286,33 @@ def enrich_file(
     progress: Progress | None = None,
     description: str = "description",
 ) -> BatchStats:
-    """Enrich a CSV or Parquet file into a CSV or Parquet file (by extension)."""
+    """Enrich a CSV or Parquet file into a CSV or Parquet file (by extension), in input order."""
     started = time.perf_counter()
     if not input_path.is_file():
         raise NotFound(f"Input file {input_path} does not exist.")
     out_suffix = output_path.suffix.lower()
     if out_suffix not in (".csv", ".parquet"):
         raise BadRequest(f"Output {output_path.name}: use a .csv or .parquet file name.")
-    con = duck.connect()
+    con = backend()
     try:
         try:
-            # every row keeps its number so the output has the input's order
-            if input_path.suffix.lower() == ".parquet":
-                con.execute(
-                    "CREATE TEMP VIEW _input AS SELECT * RENAME (file_row_number AS _sl_n) "
-                    f"FROM read_parquet({_lit(str(input_path))}, file_row_number = true)"
-                )
-            else:
-                con.execute(
-                    "CREATE TEMP TABLE _input AS SELECT *, row_number() OVER () AS _sl_n "
-                    f"FROM {_reader(input_path)}"
-                )
-            con.execute("SELECT count(*) FROM _input").fetchone()
-        except duckdb.Error as exc:
+            source = _read(con, input_path)
+            source.count().execute()
+        except (duckdb.Error, ibis.common.exceptions.IbisError) as exc:
             raise BadRequest(f"Cannot read {input_path.name}: {_first_line(exc)}") from None
-        view, rows, distinct = enrich_relation(
-            con, "_input", description=description, enricher=enricher, progress=progress
+        expr, rows, distinct = enrich_table(
+            con, source, description=description, enricher=enricher, progress=progress
         )
+        ordered = expr.order_by(_ORDER).drop(_ORDER)
         output_path.parent.mkdir(parents=True, exist_ok=True)
-        fmt = (
-            "FORMAT parquet, COMPRESSION zstd" if out_suffix == ".parquet" else "FORMAT csv, HEADER"
-        )
         tmp = output_path.with_name(f".{output_path.name}.{uuid.uuid4().hex[:8]}.tmp")
-        ordered = f"SELECT * EXCLUDE (_sl_n) FROM {view} ORDER BY _sl_n"
-        con.execute(f"COPY ({ordered}) TO {_lit(str(tmp))} ({fmt})")
+        if out_suffix == ".parquet":
+            con.to_parquet(ordered, tmp, compression="zstd")
+        else:
+            con.to_csv(ordered, tmp, header=True)
         tmp.replace(output_path)
     finally:
-        con.close()
+        con.disconnect()
     return BatchStats(rows, distinct, time.perf_counter() - started, files=(str(output_path),))
 
 
@@ -300,23 +373,25 @@ def enrich_lake(
         return BatchStats(0, 0, time.perf_counter() - started)
     run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     staging = out_dir / f".staging-{run_id}"
-    con = duck.connect()
+    # order within a date file is not part of the lake's contract: let DuckDB write in parallel
+    con = backend(duck.connect(threads=threads, preserve_insertion_order=False))
     try:
-        if threads:
-            con.execute(f"SET threads = {int(threads)}")
-        file_list = "[" + ", ".join(_lit(f) for f in files) + "]"
-        con.execute(
-            "CREATE TEMP VIEW _tx AS SELECT * EXCLUDE (partner) FROM read_parquet("
-            f"{file_list}, hive_partitioning = true, union_by_name = true)"
+        tx = con.read_parquet(
+            files, table_name="_sl_tx", hive_partitioning=True, union_by_name=True
         )
-        view, rows, distinct = enrich_relation(con, "_tx", enricher=enricher, progress=progress)
+        if "partner" in tx.columns:  # the hive folder name; partner_id is the column
+            tx = tx.drop("partner")
+        expr, rows, distinct = enrich_table(con, tx, enricher=enricher, progress=progress)
         staging.mkdir(parents=True, exist_ok=True)
-        con.execute(
-            f"COPY (SELECT * FROM {view}) TO {_lit(str(staging))} (FORMAT parquet, "
-            f"COMPRESSION zstd, PARTITION_BY (date), FILENAME_PATTERN {_lit(run_id + '-{i}')})"
+        con.to_parquet(
+            expr,
+            staging,
+            compression="zstd",
+            partition_by="date",
+            filename_pattern=run_id + "-{i}",
         )
     finally:
-        con.close()
+        con.disconnect()
     written: list[str] = []
     swapped: list[str] = []
     for new in sorted(staging.glob("date=*")):
