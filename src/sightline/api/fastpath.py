@@ -19,8 +19,10 @@ against ≈ 20-90 µs for the handlers themselves (see ``docs/benchmarks.md``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from fastapi.routing import iter_route_contexts
@@ -28,6 +30,10 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sightline.api.deps import verify_bearer
+
+if TYPE_CHECKING:
+    from sightline.enrich.schemas import MerchantRequest
+    from sightline.insights.repository import KliReader
 
 MERCHANT = "/merchant/v1/partners/{partner_id}/merchant"
 KLI = "/kli/v1/partners/{partner_id}/ucics/{ucic}/kli_assignments"
@@ -84,13 +90,12 @@ class FastPath:
         route = self._route(scope, KLI)
         if route is None:
             return False
-        from sightline.insights.endpoints import reader_for, ucic_assignments_body
-
         app = scope["app"]
+        handlers = _handlers()
         try:
             partner_id = _partner(app, scope, parts[4])
-            body = await reader_for(app.state).run(
-                lambda db: ucic_assignments_body(db, partner_id=partner_id, ucic=parts[6])
+            body = await handlers.kli_reader(app.state).run(
+                lambda db: handlers.kli_body(db, partner_id=partner_id, ucic=parts[6])
             )
         except Exception:  # FastAPI answers (404, 401, ...) in the one error shape
             return False
@@ -114,16 +119,35 @@ class FastPath:
             if raw is None or _header(scope, b"content-type") != _JSON:
                 raise _Fallthrough
             _partner(scope["app"], scope, parts[4])
-            from sightline.enrich.endpoints import cleanse_one_body
-            from sightline.enrich.schemas import MerchantRequest
-
-            request = MerchantRequest.model_validate(orjson.loads(raw))
-            body = cleanse_one_body(request)
+            handlers = _handlers()
+            body = handlers.merchant_body(
+                handlers.merchant_request.model_validate(orjson.loads(raw))
+            )
         except Exception:  # FastAPI answers (400, 401, 404, ...), one error shape
             await self.app(scope, receive, send)
             return
         scope["route"] = route
         await _answer(send, body)
+
+
+@dataclass(frozen=True)
+class _Handlers:
+    """The routes' own code, imported once on first use (the domain routers import this
+    package, so not at import time)."""
+
+    kli_reader: Callable[[Any], KliReader]
+    kli_body: Callable[..., bytes]
+    merchant_request: type[MerchantRequest]
+    merchant_body: Callable[[MerchantRequest], bytes]
+
+
+@functools.cache
+def _handlers() -> _Handlers:
+    from sightline.enrich.endpoints import cleanse_one_body
+    from sightline.enrich.schemas import MerchantRequest
+    from sightline.insights.endpoints import reader_for, ucic_assignments_body
+
+    return _Handlers(reader_for, ucic_assignments_body, MerchantRequest, cleanse_one_body)
 
 
 def _hot_routes(app: Any) -> dict[str, BaseRoute]:
