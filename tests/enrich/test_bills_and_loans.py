@@ -216,13 +216,3 @@ def test_subscription_with_its_domain(line: str, mcc: str, name: str) -> None:
 def test_an_apps_other_products(line: str, kind: str, product: str) -> None:
     r = default_enricher().enrich(line, direction="debit", channel="ach")
     assert (r.transaction_kind, r.fi_product) == (kind, product)
-
-
-def test_a_brand_name_then_a_business_word_of_a_town_is_a_local_business() -> None:
-    # BARBER is also a town's name: still a word of another business after PIRATES COVE
-    r = default_enricher().enrich(
-        "POS DEBIT PIRATES COVE BARBER SHOP HOUSTON       TX", direction="debit", channel="card"
-    )
-    assert r.merchant_name == "Pirates Cove Barber Shop"
-    r = default_enricher().enrich("SQ *PIRATES COVE MINI G 0423", direction="debit")
-    assert r.merchant_name == "Pirate's Cove Mini Golf"

@@ -610,8 +610,8 @@ class Enricher:
             if any(c.isdigit() for c in token):
                 continue
             if not fi:  # ACH lines to institutions print no city: POWER, JERSEY name a utility
-                if token in cities and token not in _vocabulary_set():
-                    continue  # BARBER, a town, is still a business word after PIRATES COVE
+                if token in cities:
+                    continue
                 if i + 1 < len(rest) and f"{token} {rest[i + 1]}" in cities:
                     continue
                 if i > 0 and f"{rest[i - 1]} {token}" in cities:
@@ -1195,11 +1195,6 @@ def split_glued(token: str) -> list[str] | None:
         if found is not None:
             return [token[:h], *(w for w in found if w)]
     return None
-
-
-@cache
-def _vocabulary_set() -> frozenset[str]:
-    return frozenset(_vocabulary())
 
 
 @cache
