@@ -216,3 +216,11 @@ def test_subscription_with_its_domain(line: str, mcc: str, name: str) -> None:
 def test_an_apps_other_products(line: str, kind: str, product: str) -> None:
     r = default_enricher().enrich(line, direction="debit", channel="ach")
     assert (r.transaction_kind, r.fi_product) == (kind, product)
+
+
+def test_a_utility_entry_makes_a_city_its_utility() -> None:
+    found = municipal_utility("CITY OF DETROIT", entry="UTILITIES")
+    assert found is not None and found.name == "City of Detroit Utilities" and found.explicit
+    found = municipal_utility("CITY OF TULSA", entry="UTILITIES")
+    assert found is not None and found.name == "City of Tulsa Utilities"
+    assert municipal_utility("CITY OF TULSA", entry="TAX PMT") is None

@@ -665,7 +665,8 @@ class Enricher:
     def _municipal(p: Parsed) -> MunicipalUtility | None:
         """A city's utility bill: ``CITY OF AUSTIN U``, ``COA UTILITIES TX``, ``TUCSON WATER``."""
         company = match_form(_ACH_TAIL.sub("", p.ach.company if p.ach else p.text))
-        return municipal_utility(company, field_width=ACH_NAME_WIDTH)
+        entry = match_form(p.ach.entry) if p.ach else ""
+        return municipal_utility(company, field_width=ACH_NAME_WIDTH, entry=entry)
 
     def _merchant(self, p: Parsed, mcc: str | None = None, *, ach: bool = False) -> _MerchantMatch:
         d = self.directory

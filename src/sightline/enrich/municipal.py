@@ -70,6 +70,7 @@ _UTILITY_WORD = re.compile(
 _WATER = re.compile(r"^(?P<place>[A-Z][A-Z ]*?) (?:WATER|WTR)(?: (?P<rest>.*))?$")
 _WATER_REST = re.compile(r"^(?:UTIL\w*|DEPT|DEPARTMENT|SVC|SVCS|SERVICES?|BILL|UB)$")
 _CITY_OF = re.compile(r"^CITY OF (?P<rest>[A-Z][A-Z ]*)$")
+_ENTRY_UTILITY = re.compile(r"\b(?:UTILITIES|UTILITY|UTIL|WATER|WTR|SEWER)\b")
 _NOT_UTILITY = re.compile(r"\b(?:TAX|TAXES|COURT|PARKING|PERMIT|FINE|TICKET|LICENSE|PARKS|REC)\b")
 
 
@@ -133,13 +134,20 @@ class MunicipalUtility:
     (``TUCSON WATER``) says so: a directory payee of that name comes first."""
 
 
-def municipal_utility(company: str, *, field_width: int = 16) -> MunicipalUtility | None:
+def municipal_utility(
+    company: str, *, field_width: int = 16, entry: str = ""
+) -> MunicipalUtility | None:
     """The city utility an ACH company name (match form) is, or None. ``field_width``: the ACH
     company-name width, to tell a name the field cut (``CITY OF INDIANAP``) from a complete one;
     a longer text (company and entry run together) is also read as its first ``field_width``
-    characters."""
+    characters. ``entry``: the ACH entry description; a utility word there (``CITY OF DETROIT
+    DES:UTILITIES``) makes any ``CITY OF`` name its city's utility."""
     if not company or _NOT_UTILITY.search(company):
         return None
+    if entry and _CITY_OF.match(company) and _ENTRY_UTILITY.search(entry):
+        named = _utility(company, field_width) or _utility(f"{company} UTILITIES", field_width)
+        if named is not None:
+            return MunicipalUtility(named.name, True)
     found = _utility(company, field_width)
     if found is None and len(company) > field_width:
         found = _utility(company[:field_width].rstrip(), field_width)
