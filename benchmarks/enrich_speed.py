@@ -1,15 +1,17 @@
 """Merchant-cleansing speed (issue 4 item 9). Prints the figures recorded in docs/benchmarks.md.
 
     .venv/bin/python benchmarks/enrich_speed.py [--rows 10000000] [--duration 10]
-        [--only startup,single,http,batch]
+        [--only startup,single,http,batch] [--repeat 3]
 
 - startup: a fresh process imports the engine, loads the directory and builds the automata;
 - single: one descriptor in process, uncached (every call parses and matches) and cached;
 - http: ``wrk`` (Debian package) at 50 connections over loopback against the merchant endpoint
   served by uvicorn (uvloop, httptools, log level warning), and against a bare ASGI app that
   returns a fixed body of the same size, side by side (both with ``--workers`` processes);
-- batch: N synthetic transactions in one Parquet file → ``enrich_file`` → Parquet (normalise in
-  DuckDB, each distinct descriptor enriched once, joined back).
+- batch: N synthetic transactions in one Parquet file → ``enrich_file`` → Parquet (the Ibis
+  stage on DuckDB: each distinct descriptor enriched once, joined back, input order kept), and
+  the same rows as a lake → ``enrich_lake``; each timed against a plain DuckDB copy of the same
+  input (Parquet → Parquet ZSTD) as the floor; medians of ``--repeat`` runs.
 """
 
 from __future__ import annotations
@@ -268,10 +270,13 @@ def bench_http(duration: int, connections: int, workers: int = 1) -> dict[str, o
     }
 
 
-def bench_batch(rows: int) -> dict[str, float]:
+def bench_batch(rows: int, repeat: int = 3) -> dict[str, object]:
+    """``enrich_file`` and ``enrich_lake`` on ``rows`` synthetic transactions, each against a
+    plain DuckDB copy of the same input (read Parquet, write Parquet ZSTD: the floor)."""
     import duckdb
     import pyarrow as pa
 
+    from sightline import duck
     from sightline.config import Settings
     from sightline.enrich.batch import enrich_file, enrich_lake
     from sightline.enrich.engine import default_enricher
@@ -313,10 +318,36 @@ def bench_batch(rows: int) -> dict[str, float]:
         ).fetchone()
         con.close()
         engine = default_enricher()
-        started = time.perf_counter()
-        stats = enrich_file(src, out, enricher=engine)
-        seconds = time.perf_counter() - started
+
+        def plain_copy(source: str, target: Path, options: str = "") -> float:
+            if target.is_dir():
+                shutil.rmtree(target)
+            target.unlink(missing_ok=True)
+            copy = duck.connect()
+            started = time.perf_counter()
+            copy.execute(
+                f"COPY (SELECT * FROM {source}) TO '{target}' "
+                f"(FORMAT parquet, COMPRESSION zstd{options})"
+            )
+            seconds = time.perf_counter() - started
+            copy.close()
+            return seconds
+
+        file_runs, copy_runs = [], []
+        for _ in range(repeat):
+            copy_runs.append(plain_copy(f"read_parquet('{src}')", out))
+            out.unlink()
+            started = time.perf_counter()
+            stats = enrich_file(src, out, enricher=engine)
+            file_runs.append(time.perf_counter() - started)
         size_in, size_out = src.stat().st_size, out.stat().st_size
+        check = duckdb.connect()
+        in_order = check.execute(
+            f"SELECT count(*) FILTER (WHERE a.txn_id <> b.txn_id) = 0 FROM "
+            f"(SELECT txn_id FROM read_parquet('{src}')) a POSITIONAL JOIN "
+            f"(SELECT txn_id FROM read_parquet('{out}')) b"
+        ).fetchone()
+        check.close()
         out.unlink()
         # the pipeline stage: the same rows as a lake (partner/date folders) → enriched lake
         settings = Settings(env="test", data_dir=Path(tmp) / "data")
@@ -329,21 +360,41 @@ def bench_batch(rows: int) -> dict[str, float]:
         )
         con.close()
         src.unlink()
-        started = time.perf_counter()
-        lake = enrich_lake(settings, "bench", enricher=engine)
-        lake_seconds = time.perf_counter() - started
+        lake_glob = f"read_parquet('{lake_src}/*/*.parquet', hive_partitioning = true)"
+        lake_runs, lake_copy_runs = [], []
+        for _ in range(repeat):
+            lake_copy_runs.append(
+                plain_copy(lake_glob, Path(tmp) / "lake_copy", ", PARTITION_BY (date)")
+            )
+            started = time.perf_counter()
+            lake = enrich_lake(settings, "bench", enricher=engine)
+            lake_runs.append(time.perf_counter() - started)
+    seconds = statistics.median(file_runs)
+    copy_s = statistics.median(copy_runs)
+    lake_seconds = statistics.median(lake_runs)
+    lake_copy_s = statistics.median(lake_copy_runs)
     return {
         "rows": stats.rows,
+        "repeat": repeat,
         "distinct_raw_descriptors": int(distinct_raw[0]) if distinct_raw else 0,
         "distinct_keys_enriched": stats.distinct_descriptors,
-        "seconds": round(seconds, 2),
-        "rows_per_s": round(stats.rows / seconds),
+        "file_seconds_median": round(seconds, 2),
+        "file_seconds_runs": [round(x, 2) for x in file_runs],
+        "file_rows_per_s": round(stats.rows / seconds),
+        "file_output_in_input_order": bool(in_order and in_order[0]),
+        "plain_copy_seconds_median": round(copy_s, 2),
+        "plain_copy_rows_per_s": round(stats.rows / copy_s),
+        "file_ratio_to_plain_copy": round(copy_s / seconds, 2),
         "input_mb": round(size_in / 1e6, 1),
         "output_mb": round(size_out / 1e6, 1),
         "generate_s": round(generated, 1),
-        "lake_stage_seconds": round(lake_seconds, 2),
+        "lake_stage_seconds_median": round(lake_seconds, 2),
+        "lake_stage_seconds_runs": [round(x, 2) for x in lake_runs],
         "lake_stage_rows_per_s": round(lake.rows / lake_seconds),
+        "lake_plain_copy_seconds_median": round(lake_copy_s, 2),
+        "lake_ratio_to_plain_copy": round(lake_copy_s / lake_seconds, 2),
         "lake_stage_dates": len(lake.dates),
+        "load_average_after": round(os.getloadavg()[0], 2),
     }
 
 
@@ -356,6 +407,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers (merchant server)")
     parser.add_argument("--only", default="startup,single,http,batch")
+    parser.add_argument("--repeat", type=int, default=3, help="batch runs (median reported)")
     args = parser.parse_args()
     wanted = set(args.only.split(","))
     report: dict[str, object] = {"load_average": os.getloadavg()[0]}
@@ -366,7 +418,7 @@ def main() -> int:
     if "http" in wanted:
         report["http"] = bench_http(args.duration, args.connections, args.workers)
     if "batch" in wanted:
-        report["batch"] = bench_batch(args.rows)
+        report["batch"] = bench_batch(args.rows, args.repeat)
     print(json.dumps(report, indent=2))
     return 0
 

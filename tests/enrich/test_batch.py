@@ -6,15 +6,18 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
+import ibis
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
 from sightline.config import Settings
+from sightline.enrich import batch
 from sightline.enrich import engine as engine_module
 from sightline.enrich.batch import enrich_file, enrich_lake
 from sightline.enrich.engine import FIELDS, Enricher
+from sightline.enrich.normalise import descriptor_key
 from sightline.errors import BadRequest, NotFound
 from tests.enrich.helpers import tiny_directory
 
@@ -238,3 +241,116 @@ def test_cli_enrich_lake(tmp_path: Path, tiny: Enricher, monkeypatch: pytest.Mon
         assert "Traceback" not in bad.output
     finally:
         cli_support.settings.cache_clear()
+
+
+def test_key_expr_equals_python_key() -> None:
+    """The Ibis key (what the stage groups on) is exactly the engine's Python key."""
+    import csv
+
+    with (Path(__file__).parents[1] / "data" / "labelled_descriptors.csv").open() as fh:
+        raws = [r["description"] for r in csv.DictReader(fh)]
+    raws += [d for d, _, _ in DESCRIPTORS]
+    raws += ["McDonald's #4412 (617) 555-0134 $12.50", "A\tB  C\n", "  ", "", "JOE'S 04/12/26"]
+    con = batch.backend()
+    try:
+        t = ibis.memtable({"raw": raws})
+        got = con.execute(t.select(key=batch.key_expr(t.raw)))["key"].tolist()
+    finally:
+        con.disconnect()
+    assert got == [descriptor_key(r) for r in raws]
+
+
+def _context_rows() -> list[tuple[str, str | None, str | None]]:
+    """One descriptor under every context the join must keep apart (NULL included)."""
+    out: list[tuple[str, str | None, str | None]] = []
+    for desc in ("TRANSFER FROM SAV 1234", "ACME CORP PAYROLL PPD", "STARBUCKS STORE 123"):
+        for direction in ("debit", "credit", None, "sideways"):
+            for mcc in (None, "5814", "742", "0742"):
+                out.append((desc, direction, mcc))
+    return out
+
+
+def test_enrich_file_context_nulls_and_order(tmp_path: Path, tiny: Enricher) -> None:
+    """Rows keep the input's order (the join back does not) and every row gets exactly what the
+    single-descriptor path gives for its own context; NULL context matches NULL."""
+    import random
+
+    variants = _context_rows()
+    rng = random.Random(5)
+    n = 300_000  # 30 row groups, scanned and joined in parallel: unsorted, the order is lost
+    picks = [rng.randrange(len(variants)) for _ in range(n)]
+    table = pa.table(
+        {
+            "row": pa.array(range(n), pa.int64()),
+            "description": [variants[i][0] for i in picks],
+            "direction": [variants[i][1] for i in picks],
+            "mcc": [variants[i][2] for i in picks],
+        }
+    )
+    src = tmp_path / "in.parquet"
+    pq.write_table(table, src, row_group_size=10_000)
+    stats = enrich_file(src, tmp_path / "out.parquet", enricher=tiny)
+    assert stats.rows == n
+    out = pq.read_table(tmp_path / "out.parquet")
+    assert out.column("row").to_pylist() == list(range(n))
+    assert out.column_names == [*table.column_names, *FIELDS]
+    assert all(
+        pa.types.is_string(out.schema.field(f).type)
+        for f in FIELDS
+        if f not in ("merchant_kli_code", "match_score")
+    )
+    seen: dict[tuple[str, str | None, str | None], dict[str, object]] = {}
+    for r in out.slice(0, 5_000).to_pylist():
+        ctx = (r["description"], r["direction"], r["mcc"])
+        got = {f: r[f] for f in FIELDS}
+        if ctx in seen:
+            assert got == seen[ctx]
+            continue
+        one = tiny.enrich(r["description"], direction=r["direction"], mcc=r["mcc"])
+        want = {f: getattr(one, f) for f in FIELDS}
+        if r["direction"] not in ("debit", "credit"):
+            want = {f: getattr(tiny.enrich(r["description"], mcc=r["mcc"]), f) for f in FIELDS}
+        assert got == want, ctx
+        seen[ctx] = got
+    # the context really reached the engine: direction and MCC change the answer
+    payroll = {c[1:]: seen[c] for c in seen if c[0] == "ACME CORP PAYROLL PPD"}
+    assert payroll[("credit", None)]["transaction_kind"] == "payroll"
+    assert payroll[(None, None)]["transaction_kind"] == "card_purchase"
+    assert payroll[("debit", "5814")]["mcc_description"] == "Fast Food Restaurants"
+    assert payroll[("debit", "742")] == payroll[("debit", "0742")] != payroll[("debit", None)]
+
+
+def test_enum_and_text_paths_write_the_same(
+    tmp_path: Path, tiny: Enricher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fields written from ENUMs (few values) and as plain text (too many values) are equal,
+    and ENUM fields reach the file as dictionary-encoded text."""
+    src = tmp_path / "in.csv"
+    lines = [f'"{d}",{direction}' for d, direction, _ in DESCRIPTORS * 3]
+    src.write_text("description,direction\n" + "\n".join(lines) + "\n")
+    enrich_file(src, tmp_path / "enum.parquet", enricher=tiny)
+    monkeypatch.setattr(batch, "ENUM_MAX_VALUES", 0)
+    enrich_file(src, tmp_path / "text.parquet", enricher=tiny)
+    assert pq.read_table(tmp_path / "enum.parquet").equals(pq.read_table(tmp_path / "text.parquet"))
+    assert pq.read_schema(tmp_path / "enum.parquet").field("merchant_name").type == pa.string()
+
+
+def test_dictionary_table_types() -> None:
+    con = batch.backend()
+    try:
+        answers = pa.table({"_sl_key": ["A", "B", "C"], "merchant_name": ["X", "Y", None]})
+        answers = answers.append_column("city", pa.array([None] * 3, pa.string()))
+        batch._dictionary_table(con, "_sl_t", answers)
+        types = {r[0]: r[1] for r in con.raw_sql("DESCRIBE _sl_t").fetchall()}
+    finally:
+        con.disconnect()
+    assert types == {"_sl_key": "VARCHAR", "merchant_name": "ENUM('X', 'Y')", "city": "VARCHAR"}
+
+
+def test_input_columns_named_like_fields_are_kept(tmp_path: Path, tiny: Enricher) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text('description,category,category_input\n"CHECK 1043",mine,also mine\n')
+    enrich_file(src, tmp_path / "out.csv", enricher=tiny)
+    header = (tmp_path / "out.csv").read_text().splitlines()[0].split(",")
+    assert header[:3] == ["description", "category_input_2", "category_input"]
+    assert "category" in header[3:]

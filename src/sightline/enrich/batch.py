@@ -60,6 +60,9 @@ _KEY = "_sl_key"
 _ROWS = "_sl_rows"
 _ORDER = "_sl_n"
 _MAP = "_sl_m_"  # prefix of the map's columns in the final join
+ENUM_MAX_VALUES = 4096
+"""A field with at most this many distinct values is written from an ``ENUM`` (see
+:func:`_dictionary_table`); a field with more stays text."""
 
 
 @dataclass(frozen=True)
@@ -241,7 +244,9 @@ def _dictionary_table(con: DuckDBBackend, name: str, table: pa.Table) -> ir.Tabl
 
     Ibis reads an ``ENUM`` as a string and passes it through untouched; DuckDB's Parquet writer
     writes an ``ENUM`` column as dictionary pages straight from the type (readers see text), which
-    makes writing the 15 repeated text fields about as cheap as writing small integers.
+    makes writing the repeated text fields about as cheap as writing small integers. The writer
+    repeats the type's whole dictionary in every row group, so a field with more than
+    :data:`ENUM_MAX_VALUES` distinct values stays text (dictionary-encoded by hashing, slower).
     """
     arrow_name = f"{name}_arrow"
     con.con.register(arrow_name, table)
@@ -250,7 +255,7 @@ def _dictionary_table(con: DuckDBBackend, name: str, table: pa.Table) -> ir.Tabl
         col = _q(field.name)
         if field.name in FIELDS and pa.types.is_string(field.type):
             values = sorted({v for v in table.column(field.name).to_pylist() if v is not None})
-            if values:
+            if 0 < len(values) <= ENUM_MAX_VALUES:
                 enum = "ENUM(" + ", ".join(_lit(v) for v in values) + ")"
                 select.append(f"CAST({col} AS {enum}) AS {col}")
                 continue
