@@ -54,12 +54,20 @@ def token_of(key: bytes, value: str, masking: Masking = Masking.TOKENISE) -> str
 
 
 def tokens(key: bytes, values: Iterable[str]) -> list[str]:
-    mac = hmac.new(key, digestmod=hashlib.sha256)
+    """:func:`token` of many values: the HMAC (RFC 2104) spelt out over two SHA-256 states
+    prepared once, which costs a third of a fresh ``hmac`` object per value."""
+    block = key if len(key) <= 64 else hashlib.sha256(key).digest()
+    block = block.ljust(64, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+    icopy, ocopy = inner.copy, outer.copy
     out = []
     for value in values:
-        h = mac.copy()
+        h = icopy()
         h.update(value.encode())
-        out.append(h.hexdigest()[:TOKEN_HEX])
+        o = ocopy()
+        o.update(h.digest())
+        out.append(o.hexdigest()[:TOKEN_HEX])
     return out
 
 

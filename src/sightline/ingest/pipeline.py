@@ -1,37 +1,65 @@
-"""The bulk path: validate, resolve, mask, dedupe and stage one source, vectorised in DuckDB.
+"""The bulk path: read, validate, resolve, mask, dedupe and stage one source in one pass.
 
-Passes over the source (no Python per row on the hot path):
+The source is read once, as a stream of Arrow batches (CSV through Arrow's multi-threaded
+reader on a background thread, so parsing overlaps the work on the previous chunk; Parquet and
+NDJSON through DuckDB / Python), in chunks of about two million rows. Each chunk, with no Python
+per row:
 
-1. **profile** — row count, and the *distinct* PII values (and free-form JSON values). Python
-   computes their HMAC tokens (or scrubs the JSON) once per distinct value; the result is joined
-   back as a small table.
-2. **write** — one streaming ``COPY``: clean (trim, empty → null), resolve member id → ucic,
-   validate (one SQL expression per row yields its problems), drop the bad rows, cast to the
-   lake types, mask, anti-join the keys already in the lake, and write Parquet partitioned by
-   date into the run's staging directory.
-3. **dedupe** — keys repeated inside the file are found on the staged Parquet (cheap) and, only
-   when there are some, the staged files are rewritten with one row per key.
-4. **quarantine** — only when rows are missing after 1–3: the bad rows with their line numbers
-   (a streaming ``row_number()`` over the source, which keeps file order).
+1. **validate** — required fields, one-of groups, and every rule of ``validate``: rules with an
+   Arrow kernel (patterns, lengths, signs) run row by row on high-cardinality columns (amounts,
+   ids, descriptors); every other field (dates, timestamps, enums, integers, PII, JSON) is
+   dictionary-encoded and its rules — the same SQL as everywhere — run in DuckDB once per
+   *distinct* value, as do its casts to the lake type.
+2. **resolve** — member id → ucic only where the ucic is missing; known ucics by a hash probe.
+3. **mask** — HMAC tokens, last four digits, scrubbed JSON and birth years are computed in Python
+   once per distinct value (cached for the run) and mapped back by the dictionary indices.
+4. **write** — valid rows not already in the lake (by key) go to one Parquet file per date in the
+   run's staging directory (Snappy, written by two threads); bad rows are kept (up to the
+   quarantine cap) with their line numbers.
+
+After the stream: keys repeated *inside* the file are found on the staged Parquet (cheap) and,
+only when there are some, the staged files are rewritten with one row per key; the bad rows get
+their messages from the SQL form of the rules (``errors_sql``).
+
+The raw rows live only in memory (Arrow buffers and the in-memory DuckDB, whose spilling to
+disk is switched off by :func:`connect`): direct PII never reaches a temporary file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import queue
 import shutil
+import threading
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import reduce
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from sightline import lake
 from sightline.ingest import masking
-from sightline.ingest.readers import Source
-from sightline.ingest.schemas import FeedSchema, Kind, Masking
-from sightline.ingest.validate import errors_sql, first_field, lit, ok_terms_sql, q
+from sightline.ingest.readers import Source, arrow_batches
+from sightline.ingest.schemas import FeedSchema, FieldSpec, Kind, Masking
+from sightline.ingest.validate import (
+    Rule,
+    errors_sql,
+    field_ok_sql,
+    field_rules,
+    first_field,
+    lit,
+    ok_terms_sql,
+    q,
+)
 
 REFERENCE_CHECKED = {"accounts", "transactions", "telemetry", "consents"}
 MAPPED = {"accounts", "transactions", "telemetry", "consents", "events"}
@@ -61,73 +89,28 @@ def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
     con.execute("SET TimeZone = 'UTC'")
+    # the raw rows (with PII) must never reach a temporary file: no spilling to disk
+    con.execute("SET temp_directory = ''")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     return con
 
 
-def _pii_specs(schema: FeedSchema) -> list[tuple[str, str]]:
-    """(field, prefix) of every field whose distinct values Python maps: t=token, d=digits
-    token, j=scrubbed JSON."""
-    out = []
-    for spec in schema.fields:
-        if spec.masking == Masking.TOKENISE:
-            out.append((spec.name, "t"))
-        elif spec.masking == Masking.LAST4:
-            out.append((spec.name, "d"))
-        elif spec.kind == Kind.JSON:
-            out.append((spec.name, "j"))
-    return out
+CHUNK_ROWS = 2_000_000  # rows per processing chunk (memory: a few hundred MB of Arrow)
+ROW_GROUP_ROWS = 250_000  # a date's rows are buffered up to this before they are written
+TIMESTAMP_US = pa.timestamp("us", tz="UTC")
 
 
-def _norm_sql(c: str, prefix: str) -> str:
-    """The normalised value of SQL expression ``c`` whose token (or scrubbed JSON) the maps
-    hold; computed once per row in ``clean`` as column ``_pn_<field>``."""
-    if prefix == "t":
-        return f"lower(trim({c}))"
-    if prefix == "d":
-        return _compact_sql(c)
-    return c
-
-
-def _pn(name: str) -> str:
-    """The ``clean`` column holding field ``name``'s normalised PII value."""
-    return q("_pn_" + name)
-
-
-def _map_table(prefix: str) -> str:
-    """Tokens (card numbers and tokenised fields alike: HMAC of the normalised value) live in
-    ``pii_tok``, scrubbed JSON in ``pii_json``; both are keyed by the normalised value."""
-    return "pii_json" if prefix == "j" else "pii_tok"
-
-
-def _compact_sql(c: str) -> str:
-    """Account / card numbers without spaces and dashes (``masking.compact``); plain
-    ``replace`` is several times cheaper than a regular expression over millions of rows."""
-    return f"nullif(replace(replace({c}, ' ', ''), '-', ''), '')"
-
-
-def _map_table_arrow(values: list[str], mapped: list[str]) -> pa.Table:
-    return pa.table({"v": pa.array(values, pa.string()), "m": pa.array(mapped, pa.string())})
-
-
-def _scrub(key: bytes, value: str) -> str:
-    try:
-        obj = json.loads(value)
-    except ValueError:
-        return value
-    scrubbed = masking.scrub_json(key, obj)
-    return json.dumps(scrubbed, separators=(",", ":"), sort_keys=True)
-
-
-def _maps(key: bytes, values: list[str]) -> tuple[pa.Table, pa.Table]:
-    """``pii_tok`` and ``pii_json`` from the distinct prefixed values (``t:``/``j:``)."""
-    tok = [v[2:] for v in values if v[0] == "t"]
-    js = [v[2:] for v in values if v[0] == "j"]
-    return (
-        _map_table_arrow(tok, masking.tokens(key, tok)),
-        _map_table_arrow(js, [_scrub(key, v) for v in js]),
-    )
+def _try_cast_sql(kind: Kind, expr: str) -> str:
+    if kind == Kind.INT:
+        return f"TRY_CAST({expr} AS BIGINT)"
+    if kind == Kind.MONEY:
+        return f"TRY_CAST({expr} AS DECIMAL(18,2))"
+    if kind == Kind.DATE:
+        return f"TRY_CAST({expr} AS DATE)"
+    if kind == Kind.TIMESTAMP:
+        return f"TRY_CAST({expr} AS TIMESTAMPTZ)"
+    return expr
 
 
 def _cast_sql(spec_kind: Kind, expr: str) -> str:
@@ -140,6 +123,203 @@ def _cast_sql(spec_kind: Kind, expr: str) -> str:
     if spec_kind == Kind.TIMESTAMP:
         return f"CAST({expr} AS TIMESTAMPTZ)"
     return f"CAST({expr} AS VARCHAR)"
+
+
+def _scrub(key: bytes, value: str) -> str:
+    try:
+        obj = json.loads(value)
+    except ValueError:
+        return value
+    scrubbed = masking.scrub_json(key, obj)
+    return json.dumps(scrubbed, separators=(",", ":"), sort_keys=True)
+
+
+def _is_masked(spec: FieldSpec) -> bool:
+    """Fields whose lake columns are computed in Python per distinct value."""
+    return spec.masking in (Masking.TOKENISE, Masking.LAST4) or (
+        spec.kind == Kind.JSON and spec.masking == Masking.NONE
+    )
+
+
+@dataclass(frozen=True)
+class _FieldPlan:
+    spec: FieldSpec
+    rules: list[Rule]
+    distinct: bool  # rules, casts and masks run once per distinct value
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+def _plan(schema: FeedSchema) -> list[_FieldPlan]:
+    rules = field_rules(schema)
+    plans = []
+    for spec in schema.fields:
+        r = rules.get(spec.name, [])
+        distinct = (
+            spec.kind in (Kind.DATE, Kind.TIMESTAMP, Kind.INT, Kind.JSON)
+            or spec.enum is not None
+            or spec.masking != Masking.NONE
+            or any(rule.arrow_ok is None for rule in r)
+        )
+        plans.append(_FieldPlan(spec, r, distinct))
+    return plans
+
+
+SMALL_DICTIONARY = 4096
+
+
+def _dict(indices: pa.Array, dictionary: pa.Array) -> pa.Array:
+    """Values of ``dictionary`` at ``indices``. A small text dictionary (enums, codes) stays
+    dictionary-encoded, so the Parquet writer reuses it instead of hashing every value again; a
+    large one is decoded, since the writer would copy all of it into every file's dictionary."""
+    if pa.types.is_string(dictionary.type) and len(dictionary) <= SMALL_DICTIONARY:
+        return pa.DictionaryArray.from_arrays(indices, dictionary)
+    return dictionary.take(indices)
+
+
+def _constant(value: Any, n: int, type_: pa.DataType) -> pa.Array:
+    if pa.types.is_string(type_):
+        return pa.DictionaryArray.from_arrays(
+            pa.array(np.zeros(n, np.int32)), pa.array([value], pa.string())
+        )
+    return pa.array([value], type_).take(pa.array(np.zeros(n, np.int32)))
+
+
+def _contiguous(values: pa.Array | pa.ChunkedArray) -> Any:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
+def _all(conds: list[pa.Array], n: int) -> pa.Array:
+    if not conds:
+        return pa.array(np.ones(n, np.bool_))
+    return reduce(pc.and_, conds)
+
+
+def _prefetch(batches: Iterable[Any], depth: int = 2) -> Iterator[Any]:
+    """Iterate ``batches`` on a background thread (Arrow's readers release the GIL), so reading
+    the next chunk overlaps the work on this one."""
+    box: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for item in batches:
+                if stop.is_set():
+                    return
+                box.put(("item", item))
+            box.put(("end", None))
+        except BaseException as exc:  # re-raised in the consumer
+            box.put(("error", exc))
+
+    thread = threading.Thread(target=work, name="ingest-read", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, item = box.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                box.get(timeout=0.05)
+            thread.join(timeout=0.05)
+
+
+def _chunks(batches: Iterable[pa.RecordBatch | pa.Table], rows: int) -> Iterator[pa.Table]:
+    pending: list[pa.Table] = []
+    size = 0
+    for batch in batches:
+        t = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
+        if t.num_rows == 0:
+            continue
+        pending.append(t)
+        size += t.num_rows
+        if size >= rows:
+            yield pa.concat_tables(pending)
+            pending, size = [], 0
+    if pending:
+        yield pa.concat_tables(pending)
+
+
+class _Writers:
+    """One Parquet file per date in the staging directory; a date's rows are buffered into
+    row groups of about ``ROW_GROUP_ROWS`` rows and written by two threads."""
+
+    def __init__(self, stage: Path, run_id: str, *, write_date: bool) -> None:
+        self.stage = stage
+        self.run_id = run_id
+        self.write_date = write_date
+        self.writers: dict[str, pq.ParquetWriter] = {}
+        self.pending: dict[str, list[pa.Table]] = {}
+        self.pending_rows: dict[str, int] = {}
+        self.pool = ThreadPoolExecutor(2, thread_name_prefix="ingest-write")
+
+    def _write(self, day: str, tables: list[pa.Table]) -> None:
+        table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+        writer = self.writers.get(day)
+        if writer is None:
+            folder = self.stage / f"date={day}"
+            folder.mkdir(parents=True, exist_ok=True)
+            # dictionary pages for what is known to repeat (small dictionaries, dates, numbers);
+            # plain pages for the high-cardinality text (ids, descriptors, tokens), where
+            # building a dictionary costs a hash per value and saves little
+            repeated = [f.name for f in table.schema if not (pa.types.is_string(f.type))]
+            writer = pq.ParquetWriter(
+                folder / f"{self.run_id}-0.parquet",
+                table.schema,
+                compression="snappy",
+                use_dictionary=repeated,
+                store_schema=False,
+                store_decimal_as_integer=True,
+            )
+            self.writers[day] = writer
+        writer.write_table(table, row_group_size=max(table.num_rows, 1))
+
+    def add(self, table: pa.Table, dates: pa.Array) -> None:
+        """``table``: the lake columns; ``dates``: each row's partition date (date32)."""
+        table = table.append_column("_part", dates)
+        due: list[tuple[str, list[pa.Table]]] = []
+        # grouped batch by batch: a gather over contiguous arrays is several times cheaper
+        # than one over a chunked table
+        for batch in table.to_batches():
+            part_col = batch.column(batch.num_columns - 1)
+            order = pc.sort_indices(part_col)
+            batch = batch.take(order)
+            ends = pc.run_end_encode(batch.column(batch.num_columns - 1))
+            start = 0
+            for end, day in zip(ends.run_ends.to_pylist(), ends.values.to_pylist(), strict=True):
+                key = day.isoformat()
+                part = pa.Table.from_batches([batch.slice(start, end - start)]).drop_columns(
+                    ["_part"] if self.write_date else ["_part", "date"]
+                )
+                start = end
+                self.pending.setdefault(key, []).append(part)
+                self.pending_rows[key] = self.pending_rows.get(key, 0) + part.num_rows
+                if self.pending_rows[key] >= ROW_GROUP_ROWS:
+                    due.append((key, self.pending.pop(key)))
+                    self.pending_rows[key] = 0
+        self._flush(due)
+
+    def _flush(self, due: list[tuple[str, list[pa.Table]]]) -> None:
+        for future in [self.pool.submit(self._write, day, tables) for day, tables in due]:
+            future.result()
+
+    def close(self, *, flush: bool = True) -> None:
+        try:
+            if flush:
+                self._flush(list(self.pending.items()))
+            self.pending.clear()
+        finally:
+            for writer in self.writers.values():
+                writer.close()
+            self.writers.clear()
+            self.pool.shutdown()
 
 
 class Pipeline:
@@ -155,6 +335,7 @@ class Pipeline:
         lake_dir: Path,
         known: pa.Table | None,
         quarantine_cap: int = 100_000,
+        chunk_rows: int = CHUNK_ROWS,
     ) -> None:
         self.con = con
         self.src = source
@@ -163,198 +344,327 @@ class Pipeline:
         self.run_id = run_id
         self.key = pii_key
         self.lake_dir = lake_dir
-        self.known = known
         self.cap = quarantine_cap
-        self.pii = _pii_specs(schema)
+        self.chunk_rows = chunk_rows
+        self.plans = _plan(schema)
         self.ingested_at = datetime.now(UTC)
-
-    # -- relations -------------------------------------------------------------------------
-    def _register(self) -> None:
-        if self.src.arrow is not None:
-            self.con.register("arrow_src", self.src.arrow)
-        present = set(self.src.columns)
-        cols = []
-        for name in self.schema.names:
-            if name in present and self.src.fmt == "csv":
-                cols.append(q(name))  # DuckDB's CSV reader already reads empty fields as NULL
-            elif name in present:
-                cols.append(f"nullif({q(name)}, '') AS {q(name)}")
-            else:
-                cols.append(f"CAST(NULL AS VARCHAR) AS {q(name)}")
-        if self.src.has_line:
-            cols += ["_line", "_parse_error"]
-        else:
-            cols += ["CAST(NULL AS VARCHAR) AS _parse_error"]
-        # the normalised PII values are computed once per row here; the profile, the token
-        # joins and the last four digits all reuse them
-        norms = "".join(
-            f", {_norm_sql(q(name), prefix)} AS {_pn(name)}" for name, prefix in self.pii
-        )
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP VIEW clean AS SELECT *{norms} FROM "
-            f"(SELECT {', '.join(cols)} FROM {self.src.relation_sql})"
-        )
-        known = self.known
+        self.has_ucic = "ucic" in schema.names
+        self.uses_map = self.has_ucic and schema.name in MAPPED and "member_id" in schema.names
+        self.checks_refs = schema.name in REFERENCE_CHECKED
+        self.masks: dict[str, dict[str, tuple[str | None, str | None]]] = {}
         if known is None or known.num_rows == 0:
             known = pa.table(
                 {"ucic": pa.array([], pa.string()), "member_id": pa.array([], pa.string())}
             )
         self.con.register("known_ids", known)
-        self.con.execute(
-            "CREATE OR REPLACE TEMP TABLE member_map AS SELECT member_id AS mm_member_id, "
-            "min(ucic) AS mm_ucic "
+        mm = self.con.execute(
+            "SELECT member_id AS mm_member_id, min(ucic) AS mm_ucic "
             "FROM known_ids WHERE member_id IS NOT NULL GROUP BY member_id"
-        )
-        self.con.execute(
-            "CREATE OR REPLACE TEMP TABLE known_ucics AS "
+        ).to_arrow_table()
+        self.mm_keys = mm.column("mm_member_id").combine_chunks()
+        self.mm_ucics = mm.column("mm_ucic").combine_chunks()
+        self.con.register("member_map", mm)
+        known_ucics = self.con.execute(
             "SELECT DISTINCT ucic AS ku_ucic FROM known_ids"
-        )
+        ).to_arrow_table()
+        self.known_ucics = known_ucics.column("ku_ucic").combine_chunks()
+        self.con.register("known_ucics", known_ucics)
+        self._reset()
 
-    def _resolved_sql(self, *, needs_map: bool, messages: bool = False) -> str:
-        """``clean`` plus ``_ucic`` (ucic, or the member id's ucic), ``_ok`` and, with
-        ``messages``, ``_errors`` (the problems as text)."""
-        name = self.schema.name
-        has_ucic = "ucic" in self.schema.names
-        joins: list[str] = []
-        ok = ["c._parse_error IS NULL", *ok_terms_sql(self.schema)]
-        extra: list[str] = []
-        ucic_expr = "c.ucic" if has_ucic else "NULL"
-        if has_ucic and name in MAPPED and needs_map:
-            joins.append("LEFT JOIN member_map mm ON mm.mm_member_id = c.member_id")
-            ucic_expr = "coalesce(c.ucic, mm.mm_ucic)"
-        if name in REFERENCE_CHECKED:
-            # a semi-join: the small known-ucic set is the build side, the file streams past it
-            known = "c.ucic IN (SELECT ku_ucic FROM known_ucics)"
-            ok.append(f"(c.ucic IS NULL OR {known})")
-            extra.append(
-                f"CASE WHEN c.ucic IS NOT NULL AND NOT ({known}) THEN "
-                "'ucic: \"' || left(c.ucic, 40) || '\" is not a known customer "
-                "(send it in the customers feed first)' END"
-            )
-            if needs_map:
-                ok.append("NOT (c.ucic IS NULL AND c.member_id IS NOT NULL AND mm.mm_ucic IS NULL)")
-                extra.append(
-                    "CASE WHEN c.ucic IS NULL AND c.member_id IS NOT NULL AND mm.mm_ucic IS NULL "
-                    "THEN 'member_id: \"' || left(c.member_id, 40) || "
-                    "'\" maps to no known ucic' END"
-                )
-        cols = [f"{ucic_expr} AS _ucic", f"({' AND '.join(ok)}) AS _ok"]
-        if messages:
-            errs = errors_sql(self.schema, extra, leading=["c._parse_error"])
-            cols.append(f"{errs} AS _errors")
-        return f"SELECT c.*, {', '.join(cols)} FROM (SELECT * FROM clean) c {' '.join(joins)}"
+    def _reset(self) -> None:
+        self.read = 0
+        self.bad = 0
+        self.written = 0
+        self.bad_rows: list[pa.Table] = []
+        self.kept_bad = 0
+        self.valid_parts: list[pa.Table] = []
 
-    def _masked_projection(self) -> tuple[list[str], list[str]]:
-        """(select expressions over ``r`` and the token joins) giving the lake columns."""
-        selects: list[str] = []
-        joins: list[str] = []
-        for i, spec in enumerate(self.schema.fields):
-            c = f"r.{q(spec.name)}"
-            if spec.name == "ucic":
-                selects.append("r._ucic AS ucic")
+    # -- masking per distinct value -----------------------------------------------------------
+    def _mask_values(self, spec: FieldSpec, values: list[str | None]) -> list[tuple[Any, Any]]:
+        """(token or scrubbed JSON, last four) of each distinct raw value (cached for the run),
+        exactly as ``masking.mask_record`` does for one record."""
+        cache = self.masks.setdefault(spec.name, {})
+        missing = [v for v in values if v is not None and v not in cache]
+        if missing:
+            if spec.kind == Kind.JSON and spec.masking == Masking.NONE:
+                for v in missing:
+                    cache[v] = (_scrub(self.key, v), None)
+            else:
+                last4 = spec.masking == Masking.LAST4
+                norm = masking.compact if last4 else masking.normalise_text
+                norms = [norm(v.strip()) for v in missing]
+                toks = masking.tokens(self.key, [n for n in norms if n])
+                it = iter(toks)
+                for v, n in zip(missing, norms, strict=True):
+                    cache[v] = (next(it), n[-4:] if last4 else None) if n else (None, None)
+        get = cache.get
+        return [get(v, (None, None)) for v in values]  # type: ignore[arg-type]
+
+    # -- one chunk ------------------------------------------------------------------------------
+    def _columns(self, chunk: pa.Table) -> dict[str, pa.Array]:
+        n = chunk.num_rows
+        cols: dict[str, pa.Array] = {}
+        present = set(chunk.column_names)
+        for name in self.schema.names:
+            if name not in present:
+                cols[name] = pa.nulls(n, pa.string())
                 continue
+            col = chunk.column(name)
+            if not pa.types.is_string(col.type):
+                col = col.cast(pa.string())
+            if self.src.fmt != "csv":  # Arrow's CSV reader already reads empty fields as null
+                col = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
+            cols[name] = col
+        return cols
+
+    def _distinct(self, plan: _FieldPlan, col: pa.Array) -> tuple[pa.Array, dict[str, pa.Array]]:
+        """(ok per row, lake columns) of a field evaluated once per distinct value."""
+        spec = plan.spec
+        # over a chunked column every chunk shares one dictionary: combining is cheap
+        enc = _contiguous(pc.dictionary_encode(col))
+        uniq = enc.dictionary
+        idx = enc.indices
+        exprs = [f"({field_ok_sql(plan.rules)}) AS ok"] if plan.rules else []
+        c = q(spec.name)
+        if spec.masking == Masking.BIRTH_YEAR:
+            exprs.append(f"CAST(year(TRY_CAST({c} AS DATE)) AS BIGINT) AS birth_year")
+        elif spec.masking == Masking.NONE and spec.kind not in (Kind.JSON, Kind.STRING):
+            exprs.append(f"{_try_cast_sql(spec.kind, c)} AS typed")
+        res = pa.table({})
+        if exprs:
+            self.con.register("u", pa.table({spec.name: uniq}))
+            res = self.con.execute(f"SELECT {', '.join(exprs)} FROM u").to_arrow_table()
+            self.con.unregister("u")
+        ok = (
+            pc.fill_null(res.column("ok").combine_chunks().take(idx), True)
+            if plan.rules
+            else pa.array(np.ones(len(idx), np.bool_))
+        )
+        out: dict[str, pa.Array] = {}
+        if spec.masking == Masking.BIRTH_YEAR:
+            out["birth_year"] = res.column("birth_year").combine_chunks().take(idx)
+        elif "typed" in res.column_names:
+            out[spec.name] = _dict(idx, res.column("typed").combine_chunks())
+        elif spec.masking == Masking.NONE and spec.kind == Kind.STRING:
+            out[spec.name] = _dict(idx, uniq)
+        if _is_masked(spec):
+            masked = self._mask_values(spec, uniq.to_pylist())
+            first = pa.array([m[0] for m in masked], pa.string())
+            if spec.masking == Masking.LAST4:
+                out[spec.name + "_last4"] = _dict(
+                    idx, pa.array([m[1] for m in masked], pa.string())
+                )
+                out[spec.name + "_token"] = _dict(idx, first)
+            elif spec.masking == Masking.TOKENISE:
+                out[spec.name + "_token"] = _dict(idx, first)
+            else:
+                out[spec.name] = _dict(idx, first)
+        return ok, out
+
+    def _chunk(self, chunk: pa.Table, first_row: int) -> None:
+        n = chunk.num_rows
+        cols = self._columns(chunk)
+        oks: list[pa.Array] = []
+        if "_parse_error" in chunk.column_names:
+            oks.append(pc.is_null(chunk.column("_parse_error")))
+        for spec in self.schema.fields:
+            if spec.required:
+                oks.append(pc.is_valid(cols[spec.name]))
+        for group in self.schema.one_of:
+            oks.append(reduce(pc.or_, [pc.is_valid(cols[g]) for g in group]))
+        lake_cols: dict[str, pa.Array] = {}
+        for plan in self.plans:
+            col = cols[plan.name]
+            if plan.spec.masking == Masking.DROP and not plan.rules:
+                continue
+            if plan.distinct:
+                ok, out = self._distinct(plan, col)
+                oks.append(ok)
+                lake_cols.update(out)
+                continue
+            for rule in plan.rules:
+                assert rule.arrow_ok is not None
+                oks.append(pc.fill_null(rule.arrow_ok(col), True))
+            lake_cols[plan.name] = col
+        if self.schema.name == "accounts":
+            close, opened = lake_cols["close_date"], lake_cols["open_date"]
+            oks.append(pc.invert(pc.fill_null(pc.less(close, opened), False)))
+        if self.has_ucic:
+            ucic = cols["ucic"]
+            resolved = ucic
+            if self.uses_map:
+                member = cols["member_id"]
+                wants = pc.and_(pc.is_null(ucic), pc.is_valid(member))
+                if pc.any(wants).as_py():
+                    mapped = self.mm_ucics.take(pc.index_in(member, value_set=self.mm_keys))
+                    resolved = pc.coalesce(ucic, mapped)
+                    if self.checks_refs:
+                        oks.append(pc.invert(pc.and_(wants, pc.is_null(mapped))))
+            if self.checks_refs:
+                known = pc.is_in(ucic, value_set=self.known_ucics)
+                oks.append(pc.or_(pc.is_null(ucic), known))
+            lake_cols["ucic"] = resolved
+        ok = _all(oks, n)
+        n_ok = pc.sum(ok).as_py() or 0
+        self.read += n
+        if n_ok < n:
+            self._keep_bad(chunk, cols, lake_cols, pc.invert(ok), first_row)
+        if n_ok == 0:
+            return
+        self._write_valid(lake_cols, ok if n_ok < n else None, n_ok)
+
+    def _keep_bad(
+        self,
+        chunk: pa.Table,
+        cols: dict[str, pa.Array],
+        lake_cols: dict[str, pa.Array],
+        bad: pa.Array,
+        first_row: int,
+    ) -> None:
+        count = pc.sum(bad).as_py() or 0
+        self.bad += count
+        room = self.cap - self.kept_bad
+        if room <= 0:
+            return
+        data: dict[str, pa.Array] = dict(cols)
+        for spec in self.schema.fields:
+            if spec.masking == Masking.BIRTH_YEAR:
+                names = ["birth_year"]
+            elif spec.masking == Masking.LAST4:
+                names = [spec.name + "_last4", spec.name + "_token"]
+            elif spec.masking == Masking.TOKENISE:
+                names = [spec.name + "_token"]
+            elif _is_masked(spec):
+                names = [spec.name]
+            else:
+                names = []
+            for name in names:
+                data["_m_" + name] = lake_cols[name]
+        if "_line" in chunk.column_names:
+            data["_line"] = chunk.column("_line").combine_chunks()
+        else:
+            start = first_row + self.src.line_offset
+            data["_line"] = pa.array(np.arange(start, start + chunk.num_rows, dtype=np.int64))
+        if "_parse_error" in chunk.column_names:
+            data["_parse_error"] = chunk.column("_parse_error").combine_chunks()
+        else:
+            data["_parse_error"] = pa.nulls(chunk.num_rows, pa.string())
+        table = pa.table(
+            {
+                k: v.dictionary_decode() if pa.types.is_dictionary(v.type) else v
+                for k, v in data.items()
+            }
+        ).filter(bad)
+        table = table.slice(0, room)
+        self.bad_rows.append(table)
+        self.kept_bad += table.num_rows
+
+    def _lake_columns(self, lake_cols: dict[str, pa.Array], n: int) -> pa.Table:
+        names: list[str] = []
+        arrays: list[pa.Array] = []
+        for spec in self.schema.fields:
             if spec.masking == Masking.DROP:
                 continue
             if spec.masking == Masking.BIRTH_YEAR:
-                selects.append(f"CAST(year(TRY_CAST({c} AS DATE)) AS BIGINT) AS birth_year")
-                continue
-            if spec.masking in (Masking.TOKENISE, Masking.LAST4) or spec.kind == Kind.JSON:
-                prefix = "d" if spec.masking == Masking.LAST4 else "t"
-                if spec.kind == Kind.JSON and spec.masking == Masking.NONE:
-                    prefix = "j"
-                alias = f"pt{i}"
-                norm = f"r.{_pn(spec.name)}"
-                joins.append(f"LEFT JOIN {_map_table(prefix)} {alias} ON {alias}.v = {norm}")
-                if prefix == "j":
-                    selects.append(f"{alias}.m AS {q(spec.name)}")
-                elif prefix == "d":
-                    selects.append(f"right({norm}, 4) AS {q(spec.name + '_last4')}")
-                    selects.append(f"{alias}.m AS {q(spec.name + '_token')}")
-                else:
-                    selects.append(f"{alias}.m AS {q(spec.name + '_token')}")
-                continue
-            selects.append(f"{_cast_sql(spec.kind, c)} AS {q(spec.name)}")
-        return selects, joins
+                names.append("birth_year")
+                arrays.append(lake_cols["birth_year"])
+            elif spec.masking == Masking.LAST4:
+                names += [spec.name + "_last4", spec.name + "_token"]
+                arrays += [lake_cols[spec.name + "_last4"], lake_cols[spec.name + "_token"]]
+            elif spec.masking == Masking.TOKENISE:
+                names.append(spec.name + "_token")
+                arrays.append(lake_cols[spec.name + "_token"])
+            else:
+                col = lake_cols[spec.name]
+                if spec.kind == Kind.MONEY and pa.types.is_string(col.type):
+                    col = pc.cast(col, pa.decimal128(18, 2))  # valid rows only: cannot fail
+                names.append(spec.name)
+                arrays.append(col)
+        names += ["partner_id", "ingest_run_id", "ingested_at"]
+        arrays += [
+            _constant(self.partner_id, n, pa.string()),
+            _constant(self.run_id, n, pa.string()),
+            _constant(self.ingested_at, n, TIMESTAMP_US),
+        ]
+        return pa.Table.from_arrays(arrays, names=names)
 
-    def _date_sql(self, alias: str = "r") -> str:
-        spec = self.schema.field(self.schema.date_field)
-        c = f"{alias}.{q(spec.name)}"
-        if spec.kind == Kind.TIMESTAMP:
-            return f"CAST(CAST({c} AS TIMESTAMPTZ) AS DATE)"
-        return f"CAST({c} AS DATE)"
+    def _write_valid(self, lake_cols: dict[str, pa.Array], ok: pa.Array | None, n: int) -> None:
+        if ok is not None:
+            lake_cols = {k: v.filter(ok) for k, v in lake_cols.items()}
+        table = self._lake_columns(lake_cols, n)
+        if self.side_columns:
+            self.valid_parts.append(
+                pa.table(
+                    {
+                        c: (
+                            table.column(c).cast(pa.string())
+                            if pa.types.is_dictionary(table.column(c).type)
+                            else table.column(c)
+                        )
+                        for c in self.side_columns
+                    }
+                )
+            )
+        if self.lake_keys is not None:
+            table = self._drop_lake_keys(table)
+            if table.num_rows == 0:
+                return
+        date_spec = self.schema.field(self.schema.date_field)
+        dates = table.column(date_spec.name).combine_chunks()
+        if date_spec.kind == Kind.TIMESTAMP:
+            dates = pc.cast(dates, pa.date32())
+        if pa.types.is_dictionary(dates.type):
+            dates = dates.dictionary_decode()
+        if self.schema.date_field != "date":
+            table = table.append_column("date", dates)
+        self.writers.add(table, dates)
+        self.written += table.num_rows
 
-    # -- passes ----------------------------------------------------------------------------
-    def profile(self) -> tuple[int, bool]:
-        """Row count, whether any row needs the member map; fills ``pii_tok`` and ``pii_json``."""
-        needs = (
-            "(member_id IS NOT NULL AND ucic IS NULL)"
-            if "member_id" in self.schema.names
-            else "false"
-        )
-        if not self.pii:
-            n, m = self.con.execute(
-                f"SELECT count(*), count(*) FILTER (WHERE {needs}) FROM clean"
-            ).fetchone() or (0, 0)
-            self.con.register("pii_tok", _map_table_arrow([], []))
-            self.con.register("pii_json", _map_table_arrow([], []))
-            return int(n), bool(m)
-        k = len(self.pii)
-        # tokens do not depend on the field (HMAC of the normalised value): one map for all
-        values = ", ".join(
-            f"({lit('j:' if prefix == 'j' else 't:')} || {_pn(name)})" for name, prefix in self.pii
-        )
-        v_expr = f"unnest([{values}])" if k > 1 else values
-        rows = self.con.execute(
-            f"SELECT v, grouping(v) AS g, count(*) AS n, count(*) FILTER (WHERE needs) AS m "
-            f"FROM (SELECT {v_expr} AS v, {needs} AS needs FROM clean) "
-            "GROUP BY GROUPING SETS ((v), ())"
-        ).to_arrow_table()
-        g = rows.column("g").to_pylist()
-        vs = rows.column("v").to_pylist()
-        total = next(i for i, flag in enumerate(g) if flag == 1)
-        n = int(rows.column("n")[total].as_py()) // k
-        m = int(rows.column("m")[total].as_py()) // k
-        distinct = [v for i, v in enumerate(vs) if g[i] == 0 and v is not None]
-        tok, js = _maps(self.key, distinct)
-        self.con.register("pii_tok", tok)
-        self.con.register("pii_json", js)
-        return n, m > 0
-
-    def _lake_keys_sql(self) -> str | None:
+    # -- keys already in the lake ---------------------------------------------------------------
+    def _load_lake_keys(self) -> pa.Table | None:
         files = lake.parquet_files(self.lake_dir, self.schema.name, self.partner_id)
         if not files:
             return None
         keys = ", ".join(q(k) for k in self.schema.key)
         file_list = "[" + ", ".join(lit(str(f)) for f in files) + "]"
         scan = f"read_parquet({file_list}, union_by_name=true, hive_partitioning=false)"
-        return f"(SELECT DISTINCT {keys} FROM {scan})"
+        return self.con.execute(f"SELECT DISTINCT {keys} FROM {scan}").to_arrow_table()
 
-    def write(self, stage: Path, *, needs_map: bool) -> int:
-        selects, joins = self._masked_projection()
-        meta = [
-            f"{lit(self.partner_id)} AS partner_id",
-            f"{lit(self.run_id)} AS ingest_run_id",
-            f"CAST({lit(self.ingested_at.isoformat())} AS TIMESTAMPTZ) AS ingested_at",
-        ]
-        date_is_field = self.schema.date_field == "date"
-        date_col = [] if date_is_field else [f"{self._date_sql()} AS date"]
-        out = (
-            f"SELECT {', '.join([*selects, *meta, *date_col])} "
-            f"FROM ({self._resolved_sql(needs_map=needs_map)}) r {' '.join(joins)} "
-            "WHERE r._ok"
-        )
-        lake_keys = self._lake_keys_sql()
-        if lake_keys is not None:
-            keys = ", ".join(q(k) for k in self.schema.key)
-            out = f"SELECT * FROM ({out}) o ANTI JOIN {lake_keys} lk USING ({keys})"
+    def _key_strings(self, table: pa.Table) -> pa.Array:
+        parts = []
+        for k in self.schema.key:
+            col = table.column(k).combine_chunks()
+            if pa.types.is_dictionary(col.type):
+                col = col.dictionary_decode()
+            if pa.types.is_timestamp(col.type):
+                col = pc.cast(col, pa.int64())  # microseconds: one spelling per instant
+            parts.append(pc.cast(col, pa.string()))
+        if len(parts) == 1:
+            return parts[0]
+        return pc.binary_join_element_wise(*parts, "\x1f")
+
+    def _drop_lake_keys(self, table: pa.Table) -> pa.Table:
+        assert self.lake_keys is not None
+        seen = pc.is_in(self._key_strings(table), value_set=self.lake_key_strings)
+        return table.filter(pc.invert(seen))
+
+    # -- passes ----------------------------------------------------------------------------
+    def stream(self, batches: Iterable[pa.RecordBatch | pa.Table], stage: Path) -> None:
+        """Validate, mask and stage every chunk of ``batches``."""
+        self._reset()
+        if stage.exists():
+            shutil.rmtree(stage)
         stage.mkdir(parents=True, exist_ok=True)
-        self.con.execute("SET preserve_insertion_order = false")
-        row = self.con.execute(
-            f"COPY ({out}) TO {lit(str(stage))} (FORMAT parquet, PARTITION_BY (date), "
-            f"FILENAME_PATTERN {lit(self.run_id + '-{i}')}, OVERWRITE_OR_IGNORE, "
-            f"WRITE_PARTITION_COLUMNS {'true' if date_is_field else 'false'})"
-        ).fetchone()
-        return int(row[0]) if row else 0
+        self.writers = _Writers(stage, self.run_id, write_date=self.schema.date_field == "date")
+        try:
+            first = 0
+            for chunk in _chunks(batches, self.chunk_rows):
+                self._chunk(chunk, first)
+                first += chunk.num_rows
+        except BaseException:
+            self.writers.close(flush=False)
+            raise
+        self.writers.close()
 
     def dedupe_staged(self, stage: Path) -> int:
         files = lake.staged_files(stage)
@@ -388,101 +698,111 @@ class Pipeline:
         rewritten.rename(stage)
         return dupes
 
-    def count_bad(self, *, needs_map: bool) -> int:
-        """Bad rows, counted in parallel (no line numbers: cheap)."""
-        row = self.con.execute(
-            f"SELECT count(*) FROM ({self._resolved_sql(needs_map=needs_map)}) r WHERE NOT r._ok"
-        ).fetchone()
-        return int(row[0]) if row else 0
-
-    def quarantine(self, *, needs_map: bool) -> tuple[int, list[QuarantineRow]]:
-        self.con.execute("SET preserve_insertion_order = true")
-        if self.src.has_line:
-            base = "SELECT * FROM clean"
-        else:
-            base = (
-                f"SELECT row_number() OVER () + {self.src.line_offset - 1} AS _line, * FROM clean"
+    def _resolved_sql(self, *, messages: bool = False) -> str:
+        """``clean`` (the kept bad rows) plus ``_ucic``, ``_ok`` and, with ``messages``,
+        ``_errors`` (the problems as text)."""
+        name = self.schema.name
+        joins: list[str] = []
+        ok = ["c._parse_error IS NULL", *ok_terms_sql(self.schema)]
+        extra: list[str] = []
+        ucic_expr = "c.ucic" if self.has_ucic else "NULL"
+        if self.uses_map:
+            joins.append("LEFT JOIN member_map mm ON mm.mm_member_id = c.member_id")
+            ucic_expr = "coalesce(c.ucic, mm.mm_ucic)"
+        if name in REFERENCE_CHECKED:
+            known = "c.ucic IN (SELECT ku_ucic FROM known_ucics)"
+            ok.append(f"(c.ucic IS NULL OR {known})")
+            extra.append(
+                f"CASE WHEN c.ucic IS NOT NULL AND NOT ({known}) THEN "
+                "'ucic: \"' || left(c.ucic, 40) || '\" is not a known customer "
+                "(send it in the customers feed first)' END"
             )
-        resolved = self._resolved_sql(needs_map=needs_map, messages=True).replace(
-            "FROM (SELECT * FROM clean) c", f"FROM ({base}) c"
-        )
+            if self.uses_map:
+                ok.append("NOT (c.ucic IS NULL AND c.member_id IS NOT NULL AND mm.mm_ucic IS NULL)")
+                extra.append(
+                    "CASE WHEN c.ucic IS NULL AND c.member_id IS NOT NULL AND mm.mm_ucic IS NULL "
+                    "THEN 'member_id: \"' || left(c.member_id, 40) || "
+                    "'\" maps to no known ucic' END"
+                )
+        cols = [f"{ucic_expr} AS _ucic", f"({' AND '.join(ok)}) AS _ok"]
+        if messages:
+            errs = errors_sql(self.schema, extra, leading=["c._parse_error"])
+            cols.append(f"{errs} AS _errors")
+        return f"SELECT c.*, {', '.join(cols)} FROM clean c {' '.join(joins)}"
+
+    def quarantine(self) -> list[QuarantineRow]:
+        """The kept bad rows with their messages (the SQL form of the rules) and a masked
+        copy of the row, in file order."""
+        if not self.bad_rows:
+            return []
+        self.con.execute("SET preserve_insertion_order = true")
+        self.con.register("bad_src", pa.concat_tables(self.bad_rows))
+        self.con.execute("CREATE OR REPLACE TEMP VIEW clean AS SELECT * FROM bad_src")
         record_parts = []
-        joins = []
-        for i, spec in enumerate(self.schema.fields):
+        for spec in self.schema.fields:
             c = f"r.{q(spec.name)}"
             if spec.masking == Masking.NONE and spec.kind != Kind.JSON:
                 record_parts.append(f"{lit(spec.name)}, {c}")
             elif spec.masking == Masking.DROP:
                 continue
             elif spec.masking == Masking.BIRTH_YEAR:
-                record_parts.append(f"'birth_year', CAST(year(TRY_CAST({c} AS DATE)) AS BIGINT)")
+                record_parts.append(f"'birth_year', r.{q('_m_birth_year')}")
+            elif spec.masking == Masking.LAST4:
+                for suffix in ("_last4", "_token"):
+                    name = spec.name + suffix
+                    record_parts.append(f"{lit(name)}, r.{q('_m_' + name)}")
+            elif spec.masking == Masking.TOKENISE:
+                name = spec.name + "_token"
+                record_parts.append(f"{lit(name)}, r.{q('_m_' + name)}")
             else:
-                prefix = (
-                    "d"
-                    if spec.masking == Masking.LAST4
-                    else ("j" if spec.kind == Kind.JSON else "t")
-                )
-                alias = f"pq{i}"
-                norm = f"r.{_pn(spec.name)}"
-                joins.append(f"LEFT JOIN {_map_table(prefix)} {alias} ON {alias}.v = {norm}")
-                if prefix == "d":
-                    record_parts.append(f"{lit(spec.name + '_last4')}, right({norm}, 4)")
-                    record_parts.append(f"{lit(spec.name + '_token')}, {alias}.m")
-                elif prefix == "j":
-                    record_parts.append(f"{lit(spec.name)}, {alias}.m")
-                else:
-                    record_parts.append(f"{lit(spec.name + '_token')}, {alias}.m")
+                record_parts.append(f"{lit(spec.name)}, r.{q('_m_' + spec.name)}")
         record = f"CAST(json_object({', '.join(record_parts)}) AS VARCHAR)"
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE bad AS SELECT r._line AS line, r._errors AS errors, "
-            f"{record} AS record FROM ({resolved}) r {' '.join(joins)} WHERE NOT r._ok"
-        )
-        count_row = self.con.execute("SELECT count(*) FROM bad").fetchone()
-        count = int(count_row[0]) if count_row else 0
         rows = self.con.execute(
-            f"SELECT line, errors, record FROM bad ORDER BY line LIMIT {int(self.cap)}"
+            f"SELECT r._line, r._errors, {record} FROM ({self._resolved_sql(messages=True)}) r "
+            f"ORDER BY r._line LIMIT {int(self.cap)}"
         ).fetchall()
-        out = [
+        self.con.unregister("bad_src")
+        return [
             QuarantineRow(
                 line=int(line),
                 field=first_field(errors) or "row",
-                reason=errors,
+                reason=errors or "row: failed validation",
                 record=json.loads(record) if record else {},
             )
             for line, errors, record in rows
         ]
-        return count, out
 
-    def valid_rows(self, columns: list[str], *, needs_map: bool) -> pa.Table:
-        """Valid rows (duplicates included) for the serving-DB side effects of a feed."""
-        self.con.execute("SET preserve_insertion_order = false")
-        exprs = []
-        for name in columns:
-            if name == "ucic":
-                exprs.append("r._ucic AS ucic")
-            else:
-                spec = self.schema.field(name)
-                exprs.append(f"{_cast_sql(spec.kind, 'r.' + q(name))} AS {q(name)}")
-        return self.con.execute(
-            f"SELECT DISTINCT {', '.join(exprs)} "
-            f"FROM ({self._resolved_sql(needs_map=needs_map)}) r "
-            "WHERE r._ok"
-        ).to_arrow_table()
+    def valid_rows(self) -> pa.Table | None:
+        """Valid rows (duplicates included, distinct) for the serving-DB side effects."""
+        if not self.valid_parts:
+            return None
+        self.con.register("valid_src", pa.concat_tables(self.valid_parts))
+        out = self.con.execute("SELECT DISTINCT * FROM valid_src").to_arrow_table()
+        self.con.unregister("valid_src")
+        return out
 
     def run(self, stage: Path, *, side_effect_columns: list[str] | None = None) -> PipelineResult:
-        self._register()
-        result = PipelineResult()
-        result.read, needs_map = self.profile()
-        if result.read == 0:
+        self.side_columns = side_effect_columns or []
+        self.lake_keys = self._load_lake_keys()
+        if self.lake_keys is not None:
+            self.lake_key_strings = self._key_strings(self.lake_keys)
+        try:
+            self.stream(_prefetch(arrow_batches(self.con, self.src, fast=True)), stage)
+        except (pa.ArrowException, OSError):
+            if self.src.fmt != "csv":
+                raise
+            # what Arrow's reader refuses, DuckDB's reads or names precisely (line, problem)
+            self.stream(arrow_batches(self.con, self.src, fast=False), stage)
+        result = PipelineResult(read=self.read)
+        if self.read == 0:
             return result
-        written = self.write(stage, needs_map=needs_map)
         in_file_dupes = self.dedupe_staged(stage)
-        result.stored = written - in_file_dupes
-        if written != result.read and self.count_bad(needs_map=needs_map):
-            result.quarantined, result.quarantine = self.quarantine(needs_map=needs_map)
-            result.quarantine_truncated = result.quarantined > len(result.quarantine)
+        result.stored = self.written - in_file_dupes
+        result.quarantined = self.bad
+        result.quarantine = self.quarantine()
+        result.quarantine_truncated = result.quarantined > len(result.quarantine)
         result.duplicate = result.read - result.stored - result.quarantined
         if side_effect_columns:
-            result.valid = self.valid_rows(side_effect_columns, needs_map=needs_map)
+            result.valid = self.valid_rows()
         result.dates = sorted(p.parent.name.removeprefix("date=") for p in lake.staged_files(stage))
         return result

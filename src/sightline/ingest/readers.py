@@ -12,6 +12,7 @@ import csv
 import gzip
 import io
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import duckdb
 import orjson
 import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from sightline.ingest.schemas import FeedSchema, Kind
 from sightline.ingest.validate import lit, q
@@ -43,6 +45,8 @@ class Source:
     line_offset: int = 2  # line of the first data row when ``_line`` is computed (CSV header)
     arrow: pa.Table | None = None  # for fmt in (ndjson, arrow): registered as ``arrow_src``
     notes: list[str] = field(default_factory=list)
+    header: list[str] = field(default_factory=list)  # CSV: the header's names, in file order
+    gzipped: bool = False
 
 
 def _head(path: Path) -> tuple[bytes, bool]:
@@ -153,7 +157,15 @@ def open_csv(path: Path, schema: FeedSchema) -> Source:
     )
     if [h.strip() for h in header] != header:
         rel = f"(SELECT {', '.join(f'{q(h)} AS {q(h.strip())}' for h in header)} FROM {rel})"
-    return Source(path=path, fmt="csv", columns=cols, relation_sql=rel, line_offset=2)
+    return Source(
+        path=path,
+        fmt="csv",
+        columns=cols,
+        relation_sql=rel,
+        line_offset=2,
+        header=[h.strip() for h in header],
+        gzipped=gzipped,
+    )
 
 
 def open_parquet(con: duckdb.DuckDBPyConnection, path: Path, schema: FeedSchema) -> Source:
@@ -277,6 +289,57 @@ def from_records(records: list[dict[str, Any]], schema: FeedSchema, *, name: str
         has_line=True,
         arrow=pa.table(arrays),
     )
+
+
+CSV_BLOCK_BYTES = 16 << 20
+DUCKDB_BATCH_ROWS = 1 << 20
+
+
+def _csv_batches(src: Source) -> Iterator[pa.RecordBatch]:
+    """Arrow's multi-threaded CSV reader with the options of the DuckDB reader in
+    :func:`open_csv` (comma, double-quote quoting, quoted newlines, every column text, empty
+    fields null). It refuses what it cannot read; the caller then reads with DuckDB, which
+    names the problem and its line."""
+    stream = pa.input_stream(str(src.path), compression="gzip" if src.gzipped else None)
+    reader = pacsv.open_csv(
+        stream,
+        read_options=pacsv.ReadOptions(
+            column_names=src.header, skip_rows=1, block_size=CSV_BLOCK_BYTES
+        ),
+        parse_options=pacsv.ParseOptions(
+            delimiter=",",
+            quote_char='"',
+            double_quote=True,
+            escape_char=False,
+            newlines_in_values=True,
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types={name: pa.string() for name in src.header},
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+        ),
+    )
+    try:
+        yield from reader
+    finally:
+        reader.close()
+        stream.close()
+
+
+def arrow_batches(
+    con: duckdb.DuckDBPyConnection, src: Source, *, fast: bool = True
+) -> Iterator[pa.RecordBatch | pa.Table]:
+    """The source as a stream of Arrow batches of text columns (plus ``_line`` and
+    ``_parse_error`` when the source has them)."""
+    if src.arrow is not None:
+        yield src.arrow
+        return
+    if src.fmt == "csv" and fast:
+        yield from _csv_batches(src)
+        return
+    reader = con.execute(f"SELECT * FROM {src.relation_sql}").to_arrow_reader(DUCKDB_BATCH_ROWS)
+    yield from reader
 
 
 def open_source(con: duckdb.DuckDBPyConnection, path: Path, schema: FeedSchema) -> Source:

@@ -4,8 +4,11 @@
   problems (``"field: message; field: message"``, empty when the row is good). Files are
   validated with it over whole batches: no Python per row.
 - :func:`validate_record` evaluates the same rules on one record in Python (event webhooks).
+- a rule whose check is a pattern, a length, a set or a sign also carries an Arrow kernel
+  (``arrow_ok``): the bulk path checks high-cardinality columns (amounts, ids, descriptors) with it
+  row by row; every other rule runs its SQL once per *distinct* value of the column.
 
-A parity test keeps the two equal. Every value reaches the rules as text, kept as sent
+A parity test keeps the three equal. Every value reaches the rules as text, kept as sent
 (empty → null), exactly as a CSV cell would. Messages never quote the value of a direct-PII field.
 """
 
@@ -17,6 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from sightline.ingest.schemas import Classification, FeedSchema, FieldSpec, Kind
 
@@ -62,6 +68,30 @@ class Rule:
     sql_ok: str  # SQL boolean, true when the (non-null) value passes
     py_ok: Callable[[str], bool]
     show_value: bool = True
+    # the same check as an Arrow kernel over a string array (true = passes; nulls are not
+    # asked about), when the check is a pattern, a length, a set or a sign
+    arrow_ok: Callable[[Any], Any] | None = None
+
+
+ArrowCheck = Callable[[Any], Any]
+
+
+def _arrow_full(pattern: str) -> ArrowCheck:
+    anchored = f"^(?:{pattern})$"  # RE2, like DuckDB's regexp_full_match
+    return lambda a: pc.match_substring_regex(a, anchored)
+
+
+def _arrow_shorter(limit: int) -> ArrowCheck:
+    return lambda a: pc.less_equal(pc.utf8_length(a), limit)
+
+
+def _arrow_member(allowed: tuple[str, ...]) -> ArrowCheck:
+    values = pa.array(allowed, pa.string())
+    return lambda a: pc.is_in(a, value_set=values)
+
+
+def _arrow_nonneg(a: Any) -> Any:
+    return pc.invert(pc.starts_with(a, "-"))
 
 
 def _full(pattern: str) -> Callable[[str], bool]:
@@ -118,6 +148,7 @@ def kind_rules(spec: FieldSpec) -> list[Rule]:
                 "is not an integer",
                 f"regexp_full_match({c}, {lit(INT_RE)})",
                 _full(INT_RE),
+                arrow_ok=_arrow_full(INT_RE),
             )
         )
     elif spec.kind == Kind.MONEY:
@@ -127,6 +158,7 @@ def kind_rules(spec: FieldSpec) -> list[Rule]:
                 "is not an amount (digits, at most 2 decimal places)",
                 f"regexp_full_match({c}, {lit(MONEY_RE)})",
                 _full(MONEY_RE),
+                arrow_ok=_arrow_full(MONEY_RE),
             )
         )
     elif spec.kind == Kind.DATE:
@@ -166,6 +198,7 @@ def kind_rules(spec: FieldSpec) -> list[Rule]:
                 "is not one of " + ", ".join(spec.enum),
                 f"{c} IN ({allowed})",
                 _member(frozenset(spec.enum)),
+                arrow_ok=_arrow_member(spec.enum),
             )
         )
     if spec.max_length is not None:
@@ -176,6 +209,7 @@ def kind_rules(spec: FieldSpec) -> list[Rule]:
                 f"length({c}) <= {spec.max_length}",
                 _shorter(spec.max_length),
                 show_value=False,
+                arrow_ok=_arrow_shorter(spec.max_length),
             )
         )
     return rules
@@ -189,13 +223,24 @@ FEED_RULES: dict[str, list[Rule]] = {
             "must not be negative (the sign is in direction)",
             "NOT starts_with(amount, '-')",
             _nonneg,
+            arrow_ok=_arrow_nonneg,
         ),
         Rule(
-            "mcc", "is not a 4-digit MCC", f"regexp_full_match(mcc, {lit(MCC_RE)})", _full(MCC_RE)
+            "mcc",
+            "is not a 4-digit MCC",
+            f"regexp_full_match(mcc, {lit(MCC_RE)})",
+            _full(MCC_RE),
+            arrow_ok=_arrow_full(MCC_RE),
         ),
     ],
     "telemetry": [
-        Rule(name, "must not be negative", f"NOT starts_with({name}, '-')", _nonneg)
+        Rule(
+            name,
+            "must not be negative",
+            f"NOT starts_with({name}, '-')",
+            _nonneg,
+            arrow_ok=_arrow_nonneg,
+        )
         for name in ("logins", "bill_pay", "p2p", "rdc")
     ],
     "accounts": [
@@ -204,6 +249,7 @@ FEED_RULES: dict[str, list[Rule]] = {
             "must not be negative",
             "NOT starts_with(credit_limit, '-')",
             _nonneg,
+            arrow_ok=_arrow_nonneg,
         ),
     ],
 }
@@ -215,6 +261,19 @@ def rules_for(schema: FeedSchema) -> list[Rule]:
         out.extend(kind_rules(spec))
     out.extend(FEED_RULES.get(schema.name, []))
     return out
+
+
+def field_rules(schema: FeedSchema) -> dict[str, list[Rule]]:
+    """The rules of each field (fields without rules are absent)."""
+    out: dict[str, list[Rule]] = {}
+    for rule in rules_for(schema):
+        out.setdefault(rule.field, []).append(rule)
+    return out
+
+
+def field_ok_sql(rules: list[Rule]) -> str:
+    """SQL boolean over one field's column: true when the value is null or passes every rule."""
+    return " AND ".join(f"({q(r.field)} IS NULL OR coalesce({r.sql_ok}, false))" for r in rules)
 
 
 def _close_before_open_sql() -> str:
