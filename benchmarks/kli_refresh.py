@@ -137,15 +137,19 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     settings = Settings(env="development", data_dir=work / "data", log_level="WARNING")
     url = settings.resolved_database_url
-    db.upgrade(url)
-    engine = db.make_engine(url)
-    sessions = db.make_sessionmaker(engine)
     reuse = (work / "lake-done").exists()
     if not reuse:
         shutil.rmtree(settings.data_dir, ignore_errors=True)
-        db.upgrade(url)
-        with db.transaction(sessions) as s:
-            partners.create_partner(s, PARTNER, name="Scale FI")
+    # a fresh serving DB every run: the full refresh is the partner's first publication
+    for suffix in ("", "-wal", "-shm"):
+        (settings.data_dir / f"sightline.db{suffix}").unlink(missing_ok=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    sessions = db.make_sessionmaker(engine)
+    with db.transaction(sessions) as s:
+        partners.create_partner(s, PARTNER, name="Scale FI")
+    if not reuse:
         t0 = time.perf_counter()
         pool = descriptor_pool(work)
         write_lake(settings.lake_dir, pool, args.customers, args.transactions, day_only=None,

@@ -230,3 +230,40 @@ def test_private_klis_belong_to_their_partner(
     assert _counts(context, "acme")[PRIVATE_CODE_BASE] == (1, 1)
     with pytest.raises(BadRequest, match=str(PRIVATE_CODE_BASE)):
         _publish(context, "globex", a, D1)
+
+
+def test_bulk_load_keeps_every_value_in_and_out_of_key_order(
+    context: AppContext, acme: PartnerKey
+) -> None:
+    """More rows than one multi-row INSERT holds (and a remainder), given out of key order:
+    every row arrives with its own values; a second publish carries first dates over."""
+    rows = [
+        (f"c{i:04d}", code, (i % 7) / 7 if i % 3 else None, f'{{"n":{i}}}' if i % 5 else None)
+        for i in range(125)
+        for code in (CHECKING, P2P)
+    ]
+    table = pa.table(
+        {
+            "ucic": pa.array([r[0] for r in reversed(rows)], pa.string()),
+            "kli_code": pa.array([r[1] for r in reversed(rows)], pa.int64()),
+            "strength": pa.array([r[2] for r in reversed(rows)], pa.float64()),
+            "evidence": pa.array([r[3] for r in reversed(rows)], pa.string()),
+        }
+    )
+    for day in (D1, D2):
+        with db.transaction(context.sessions) as s:
+            summary = publish_assignments(
+                s, "acme", table, as_of=day, full=True, refresh_id=f"bulk-{day}"
+            )
+        assert summary.total_assignments == 250 and summary.total_customers == 125
+    with context.sessions() as s:
+        got = repo.Db.of(s).fetch(
+            "SELECT ucic, kli_code, first_assigned, last_assigned, strength, evidence"
+            " FROM kli_assignments a JOIN kli_publications p USING (partner_id, generation)"
+            " WHERE a.partner_id = ? ORDER BY ucic, kli_code",
+            ("acme",),
+        )
+    assert [(u, c, repo.iso(f), repo.iso(la), st, ev) for u, c, f, la, st, ev in got] == [
+        (u, c, "2026-10-01", "2026-11-01", st, ev) for u, c, st, ev in sorted(rows)
+    ]
+    assert _counts(context, "acme")[CHECKING] == (125, 125)

@@ -90,13 +90,13 @@ def compute_assignments(
     keyed = rule_rows.mutate(k1n=rule_rows.k1.fill_null(""), k2n=rule_rows.k2.fill_null("")).join(
         code_table, ["rule", "key_no", "k1n", "k2n"]
     )
-    assigned = engine.materialize(
-        keyed.select(
-            "ucic", "kli_code", "rule", "strength", "window_days", "n", "amount", "txn_lo", "txn_hi"
-        )
+    assigned = keyed.select(
+        "ucic", "kli_code", "rule", "strength", "window_days", "n", "amount", "txn_lo", "txn_hi"
     )
     result = assigned
     if private:
+        # private KLIs read the assignments again: computed once for both uses
+        assigned = result = engine.materialize(assigned)
         people = _people(compiled, rule_rows, rules)
         parts = [result]
         for p in private:
