@@ -991,6 +991,34 @@ def default_statement_names(stems: list[str], products: Iterable[str]) -> dict[s
     return names
 
 
+def _unshared(
+    generated: dict[str, list[str]],
+    given: dict[str, list[str]],
+    products: tuple[str, ...],
+    type_: str,
+) -> dict[str, list[str]]:
+    """Generated statement names that two products of one institution would print the same
+    (ROBINHOOD TRANSFER for deposit and crypto, SPEEDY CASH LOAN for payday and personal loan)
+    would make the product a coin toss: a form stays with one product only - a curated one's, else
+    the product the institution's type stands for (a payday lender's LOAN is its payday loan),
+    else the first in product order."""
+    given_forms = {f: p for p, forms in given.items() for f in forms}
+    preferred: tuple[str, ...] = ()
+    if type_ not in ("bank", "credit_union", "fintech"):
+        preferred = TYPE_DEFAULT_PRODUCTS.get(type_, ())[:1]
+    owner: dict[str, str] = {}
+    out: dict[str, list[str]] = {}
+    for product in [*preferred, *(p for p in products if p not in preferred)]:
+        kept = []
+        for form in generated.get(product, []):
+            if given_forms.get(form, product) != product or owner.get(form, product) != product:
+                continue
+            owner[form] = product
+            kept.append(form)
+        out[product] = kept
+    return out
+
+
 def make_institution(
     *,
     name: str,
@@ -1013,12 +1041,7 @@ def make_institution(
     for product in given:
         if product not in products_t:
             raise SystemExit(f"{name}: statement_names for {product!r} not in its products")
-    # A crypto line generated as "<stem> TRANSFER" / "<stem> DEPOSIT" is what the same
-    # institution's deposit or P2P product prints too: the generated form would make the product
-    # a coin toss (ROBINHOOD TRANSFER), so crypto keeps only the forms no other product has.
-    others = {f for p in products_t if p != "crypto" for f in [*given.get(p, []), *generated[p]]}
-    if "crypto" in generated:
-        generated["crypto"] = [f for f in generated["crypto"] if f not in others]
+    generated = _unshared(generated, given, products_t, type_)
     merged = {p: list(unique([*given.get(p, []), *generated[p]])) for p in products_t}
     return {
         "institution_id": slugify(name),

@@ -108,6 +108,18 @@ def test_each_alias_names_one_institution(directory: Directory) -> None:
     assert "NAVY" not in owners  # a bare common word from a name stem
 
 
+def test_a_generated_statement_name_names_one_product(directory: Directory) -> None:
+    """ROBINHOOD TRANSFER is not both deposit and crypto; a payday lender's LOAN is its payday
+    loan (curated names may still be shared: the builder keeps what the lists say)."""
+    by_id = {i.institution_id: i for i in directory.institutions}
+    robinhood = by_id["robinhood"].statement_names
+    assert "ROBINHOOD TRANSFER" in robinhood["deposit"]
+    assert "ROBINHOOD TRANSFER" not in robinhood["crypto"]
+    speedy = by_id["speedy-cash"].statement_names
+    assert "SPEEDY CASH LOAN" in speedy["payday"]
+    assert "SPEEDY CASH LOAN" not in speedy["personal_loan"]
+
+
 def test_generic_words_are_not_aliases(directory: Directory) -> None:
     aliases = {a for m in directory.merchants for a in m.aliases}
     for word in ("CAFE", "MARKET", "BANK", "PIZZA", "STORE", "THE", "GAS", "PAYMENT"):
