@@ -192,7 +192,7 @@ _NOISE_TAIL = frozenset(
 )
 _ACH_TAIL = re.compile(
     r"(?:\s+(?:WEB|ONLINE|PMTS?|PAYMENTS?|PYMTS?|AUTOPAY|AUTO PAY|BILL ?PAY|BILL|EPAY|ACH|DEBIT"
-    r"|RENT))+$"
+    r"|RENT|DIR DEP|DIRECT DEP|DIRECT DEPOSIT))+$"
 )
 _ACH_KINDS = frozenset({"ach_debit", "ach_credit"})
 _MUNICIPAL_CATEGORY = ("Bills & Utilities", "Water")
@@ -724,6 +724,10 @@ class Enricher:
     def _from_text(self, text: str, mcc: str | None = None, *, ach: bool = False) -> _MerchantMatch:
         form = match_form(text)
         hit = self._lookup(text, mcc=mcc)
+        if hit is None and ach and _ACH_TAIL.search(text):
+            text = _ACH_TAIL.sub("", text)  # GUSTO DIR DEP: the company, not the entry words
+            form = match_form(text)
+            hit = self._lookup(text, mcc=mcc)
         if hit is not None:
             m = self.directory.merchant(hit.target)
             sub = None

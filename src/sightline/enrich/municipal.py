@@ -149,11 +149,12 @@ def municipal_utility(
         if named is not None:
             return MunicipalUtility(named.name, True)
     found = _utility(company, field_width)
-    if found is None and len(company) > field_width:
+    after = company[field_width:].split()
+    if found is None and after and _UTILITY_WORD.match(after[0]):
+        # CITY OF SAN ANTO UTILITIES: the cut company name, then the entry description
         found = _utility(company[:field_width].rstrip(), field_width)
-        after = company[field_width:].split()
-        if found is not None and after and _UTILITY_WORD.match(after[0]):
-            found = MunicipalUtility(found.name, True)  # CITY OF SAN ANTO UTILITIES
+        if found is not None:
+            found = MunicipalUtility(found.name, True)
     return found
 
 
