@@ -55,9 +55,9 @@ def twins(context: AppContext, monkeypatch: pytest.MonkeyPatch) -> Iterator[Twin
     answered: list[str] = []
     answer = fastpath._answer
 
-    async def spy(send: Any, body: bytes) -> None:
+    async def spy(*args: Any) -> None:
         answered.append("answered")
-        await answer(send, body)
+        await answer(*args)
 
     monkeypatch.setattr(fastpath, "_answer", spy)
     with (

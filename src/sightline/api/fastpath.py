@@ -10,16 +10,20 @@ Anything else — another route, a query string, a missing or bad credential, an
 invalid body, an unknown customer, an error — goes on to the FastAPI app unchanged (the request
 body replayed), which answers with the one error shape and documents the routes in OpenAPI.
 
-It sits inside :class:`~sightline.api.middleware.RequestIdMiddleware`, so request ids and the
-access log are the same for both paths (``scope["route"]`` names the route template).
+It runs ahead of the whole FastAPI app (``SightlineAPI.__call__`` in ``api/app.py``), and
+answers with the request id and access-log line of
+:class:`~sightline.api.middleware.RequestIdMiddleware` (the same helpers), so both paths tag and
+log requests alike (``scope["route"]`` names the route template).
 
-Why: FastAPI's route matching, dependency solving and body validation cost ≈ 150 µs per request
-against ≈ 20-90 µs for the handlers themselves (see ``docs/benchmarks.md``).
+Why: FastAPI's route matching, dependency solving and body validation cost ≈ 100-150 µs per
+request, and its outer layers (telemetry check, error middleware) several more, against
+≈ 10-90 µs for the handlers themselves (see ``docs/benchmarks.md``).
 """
 
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -30,6 +34,8 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sightline.api.deps import verify_bearer
+from sightline.api.middleware import log_request, request_id_of
+from sightline.logs import request_id_var
 
 if TYPE_CHECKING:
     from sightline.enrich.schemas import MerchantRequest
@@ -48,10 +54,12 @@ class _Fallthrough(Exception):
 
 
 class FastPath:
-    """ASGI middleware answering the hot routes directly; see the module docstring."""
+    """Answers the hot routes of ``app``; everything else goes to ``fallback`` (the app's own
+    ASGI entry). See the module docstring."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: Any, fallback: ASGIApp) -> None:
         self.app = app
+        self.fallback = fallback
         self._routes: dict[str, BaseRoute] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -63,16 +71,15 @@ class FastPath:
             elif path.startswith(_MERCHANT_PREFIX) and scope["method"] == "POST":
                 await self._merchant(scope, path, receive, send)
                 return
-        await self.app(scope, receive, send)
+        await self.fallback(scope, receive, send)
 
     def _route(self, scope: Scope, template: str) -> BaseRoute | None:
         """The app's own route for ``template`` if it is still the shipped handler (a test or an
         embedding app that replaced it, or set dependency overrides, gets no fast path)."""
-        app = scope.get("app")
-        if app is None or getattr(app, "dependency_overrides", None):
+        if self.app.dependency_overrides:
             return None
         if self._routes is None:
-            self._routes = _hot_routes(app)
+            self._routes = _hot_routes(self.app)
         return self._routes.get(template)
 
     async def _kli(self, scope: Scope, path: str, send: Send) -> bool:
@@ -90,7 +97,8 @@ class FastPath:
         route = self._route(scope, KLI)
         if route is None:
             return False
-        app = scope["app"]
+        started = time.perf_counter()
+        app = self.app
         handlers = _handlers()
         try:
             partner_id = _partner(app, scope, parts[4])
@@ -99,8 +107,9 @@ class FastPath:
             )
         except Exception:  # FastAPI answers (404, 401, ...) in the one error shape
             return False
+        scope["app"] = app
         scope["route"] = route
-        await _answer(send, body)
+        await _answer(scope, send, body, started)
         return True
 
     async def _merchant(self, scope: Scope, path: str, receive: Receive, send: Send) -> None:
@@ -112,22 +121,24 @@ class FastPath:
             else None
         )
         if route is None:
-            await self.app(scope, receive, send)
+            await self.fallback(scope, receive, send)
             return
+        started = time.perf_counter()
         raw, receive = await _read_body(receive)
         try:
             if raw is None or _header(scope, b"content-type") != _JSON:
                 raise _Fallthrough
-            _partner(scope["app"], scope, parts[4])
+            _partner(self.app, scope, parts[4])
             handlers = _handlers()
             body = handlers.merchant_body(
                 handlers.merchant_request.model_validate(orjson.loads(raw))
             )
         except Exception:  # FastAPI answers (400, 401, 404, ...), one error shape
-            await self.app(scope, receive, send)
+            await self.fallback(scope, receive, send)
             return
+        scope["app"] = self.app
         scope["route"] = route
-        await _answer(send, body)
+        await _answer(scope, send, body, started)
 
 
 @dataclass(frozen=True)
@@ -209,8 +220,19 @@ def _replay(messages: list[Message], receive: Receive) -> Callable[[], Awaitable
     return replayed
 
 
-async def _answer(send: Send, body: bytes) -> None:
-    # the headers Starlette's Response(body, media_type="application/json") sends, in its order
-    headers = [(b"content-length", str(len(body)).encode()), (b"content-type", _JSON)]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+async def _answer(scope: Scope, send: Send, body: bytes, started: float) -> None:
+    """200 with the headers Starlette's ``Response(body, media_type="application/json")`` sends,
+    in its order, then the request id as ``RequestIdMiddleware`` appends it; the access log."""
+    request_id = request_id_of(scope)
+    token = request_id_var.set(request_id)
+    try:
+        headers = [
+            (b"content-length", str(len(body)).encode()),
+            (b"content-type", _JSON),
+            (b"x-request-id", request_id.encode()),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+    finally:
+        log_request(scope, 200, started)
+        request_id_var.reset(token)

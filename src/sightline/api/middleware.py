@@ -16,6 +16,32 @@ log = logging.getLogger("sightline.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
+def request_id_of(scope: Scope) -> str:
+    """The caller's ``X-Request-Id`` (the last one sent) if it is a safe token, else a new one."""
+    incoming = ""
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            incoming = value.decode("latin-1")
+    return incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+
+
+def log_request(scope: Scope, status: int, started: float) -> None:
+    """The access-log line: method, route template (paths can carry customer ids), status, ms."""
+    if log.isEnabledFor(logging.INFO):
+        route = scope.get("route")
+        log.info(
+            "request",
+            extra={
+                "fields": {
+                    "method": scope["method"],
+                    "route": getattr(route, "path", "unmatched"),
+                    "status": status,
+                    "ms": round((time.perf_counter() - started) * 1000, 2),
+                }
+            },
+        )
+
+
 class RequestIdMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -24,8 +50,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        request_id = request_id_of(scope)
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status: dict[str, Any] = {"code": 500}
@@ -41,18 +66,5 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            if log.isEnabledFor(logging.INFO):
-                route = scope.get("route")
-                log.info(
-                    "request",
-                    extra={
-                        "fields": {
-                            "method": scope["method"],
-                            # the route template, not the path: paths can carry customer ids
-                            "route": getattr(route, "path", "unmatched"),
-                            "status": status["code"],
-                            "ms": round((time.perf_counter() - started) * 1000, 2),
-                        }
-                    },
-                )
+            log_request(scope, status["code"], started)
             request_id_var.reset(token)
