@@ -224,3 +224,11 @@ def test_a_utility_entry_makes_a_city_its_utility() -> None:
     found = municipal_utility("CITY OF TULSA", entry="UTILITIES")
     assert found is not None and found.name == "City of Tulsa Utilities"
     assert municipal_utility("CITY OF TULSA", entry="TAX PMT") is None
+
+
+def test_employer_cut_word_completes_to_a_company_word(enricher: Enricher) -> None:
+    line = "EVERGREEN PACKAG DES:PAYROLL ID:92064036494 INDN:SEAN COOPER CO ID:473 PPD"
+    r = enricher.enrich(line, direction="credit", channel="ach")
+    assert (r.transaction_kind, r.merchant_name) == ("payroll", "Evergreen Packaging")
+    r = enricher.enrich("RIVERBEND ELECTR PAYROLL PPD ID: 2668236491", direction="credit")
+    assert r.merchant_name == "Riverbend Electric"

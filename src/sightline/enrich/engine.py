@@ -796,7 +796,7 @@ class Enricher:
         glued = split_glued(first) if len(first) >= ACH_NAME_WIDTH - 4 else None
         if glued is not None:
             employer = " ".join([*glued, after]).strip()  # BEACONHEALTHSYST
-        return _MerchantMatch(None, local_name(employer), None, None)
+        return _MerchantMatch(None, local_name(employer, company=True), None, None)
 
     # --- institutions ---
 
@@ -1059,10 +1059,12 @@ def _sub_name(tail: str, tail_hit: Hit | None, platform_id: str) -> str | None:
     return local_name(" ".join(words))
 
 
-def local_name(text: str) -> str | None:
+def local_name(text: str, *, company: bool = False) -> str | None:
     """A readable name for a merchant in no directory: title case, no legal suffix, common
     abbreviations spelt out and a last word cut by the field width completed when only one
-    business word fits (``FAMILY RESTAURAN`` → ``Family Restaurant``)."""
+    business word fits (``FAMILY RESTAURAN`` → ``Family Restaurant``); with ``company`` (an
+    employer's ACH name) a company word first (``EVERGREEN PACKAG`` → Packaging, ``DENTAL GRO``
+    → Group)."""
     form = re.sub(r"[^A-Z0-9&'\-. ]+", " ", text.upper())
     form = re.sub(r"\s+", " ", form).strip(" -.")
     form = _LEGAL.sub("", form).strip(" -.")
@@ -1073,7 +1075,11 @@ def local_name(text: str) -> str | None:
         if words[i - 1] == "PROPERTY" and _management(words[i]):
             words[i] = "MANAGEMENT"  # PROP MGM, PROP MG: a property manager cut by the field
     if len(words) > 1:
-        words[-1] = _complete_word(words[-1])
+        last = words[-1]
+        if company:
+            words[-1] = _complete_word(last, _glue_vocabulary()[2])
+        if words[-1] == last:
+            words[-1] = _complete_word(last)
     if len(words) > 2 and _fragment(words[-1]):
         words.pop()  # SQ *THE WILLOW CREEK B: the field ended one or two letters into a word
     return title_name(" ".join(words))
@@ -1149,7 +1155,7 @@ _COMPANY_WORDS = _words(
     "SOLUTIONS TECHNOLOGIES TECHNOLOGY SOFTWARE LABS LABORATORIES UNIVERSITY COLLEGE COUNTY "
     "HOSPITAL MEDICAL NURSING STAFFING TRANSPORT TRANSPORTATION TRUCKING FREIGHT MOTORS ENERGY "
     "POWER FARMS DAIRY FINANCIAL CAPITAL PROPERTIES DEVELOPMENT HOMES BUILDERS CONTRACTORS "
-    "DISTRIBUTION RETAIL BRANDS INTERNATIONAL INDUSTRIES ELECTRIC ELECTRONICS MANUFACTURING "
+    "DISTRIBUTION RETAIL BRANDS INTERNATIONAL INDUSTRIES ELECTRIC MANUFACTURING "
     "ENGINEERING LOGISTICS CONSTRUCTION INSURANCE AGENCY REALTY SCHOOL DISTRICT DENTAL FOODS "
     "SERVICES CENTER MANAGEMENT CONSULTING ASSOCIATES CORPORATION INCORPORATED INC LLC CORP CO "
     "COMPANY LTD"
