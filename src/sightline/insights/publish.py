@@ -125,10 +125,16 @@ def _check_codes(table: pa.Table, tree: Taxonomy) -> None:
 def _read_old(db: Db, partner_id: str, generation: int, *, only_staged: bool) -> pa.Table:
     """(ucic, kli_code, first_assigned) of the generation; with ``only_staged``, only the
     customers in the ``kli_stage_ucics`` temp table."""
-    scope = "JOIN kli_stage_ucics u ON u.ucic = o.ucic " if only_staged else ""
+    # staged: one primary-key seek per staged customer (SQLite's CROSS JOIN keeps the staged
+    # table as the outer loop; its planner otherwise scans the whole generation)
+    source, join = (
+        ("kli_stage_ucics u CROSS JOIN kli_assignments o", "o.ucic = u.ucic AND ")
+        if only_staged
+        else ("kli_assignments o", "")
+    )
     sql = (
-        f"SELECT o.ucic, o.kli_code, o.first_assigned FROM kli_assignments o {scope}"
-        "WHERE o.partner_id = ? AND o.generation = ?"
+        f"SELECT o.ucic, o.kli_code, o.first_assigned FROM {source} "
+        f"WHERE {join}o.partner_id = ? AND o.generation = ?"
     )
     if not db.sqlite:
         literal = sql.replace("?", "%s")
@@ -607,7 +613,11 @@ def purge_stale_generations(session: Session, partner_id: str) -> int:
     keep = current.generation if current is not None else -1
     deleted = 0
     for target in ("kli_assignments", "kli_counts"):
-        deleted += db.execute(
-            f"DELETE FROM {target} WHERE partner_id = ? AND generation <> ?", (partner_id, keep)
-        )
+        # two key ranges either side of the current generation: nothing to delete costs two
+        # seeks, not a scan of the current generation's rows
+        for op in ("<", ">"):
+            deleted += db.execute(
+                f"DELETE FROM {target} WHERE partner_id = ? AND generation {op} ?",
+                (partner_id, keep),
+            )
     return deleted
