@@ -11,7 +11,9 @@
 - batch: N synthetic transactions in one Parquet file → ``enrich_file`` → Parquet (the Ibis
   stage on DuckDB: each distinct descriptor enriched once, joined back, input order kept), and
   the same rows as a lake → ``enrich_lake``; each timed against a plain DuckDB copy of the same
-  input (Parquet → Parquet ZSTD) as the floor; medians of ``--repeat`` runs.
+  input (Parquet → Parquet ZSTD) as the floor; medians of ``--repeat`` runs, wall clock and the
+  process's CPU seconds (user + system, DuckDB's threads included: on a shared machine the
+  CPU figure moves less than the wall clock).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import socket
 import statistics
@@ -319,6 +322,10 @@ def bench_batch(rows: int, repeat: int = 3) -> dict[str, object]:
         con.close()
         engine = default_enricher()
 
+        def cpu() -> float:
+            usage = resource.getrusage(resource.RUSAGE_SELF)  # DuckDB's threads included
+            return usage.ru_utime + usage.ru_stime
+
         def plain_copy(source: str, target: Path, options: str = "") -> float:
             if target.is_dir():
                 shutil.rmtree(target)
@@ -333,13 +340,14 @@ def bench_batch(rows: int, repeat: int = 3) -> dict[str, object]:
             copy.close()
             return seconds
 
-        file_runs, copy_runs = [], []
+        file_runs, copy_runs, file_cpu = [], [], []
         for _ in range(repeat):
             copy_runs.append(plain_copy(f"read_parquet('{src}')", out))
             out.unlink()
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), cpu()
             stats = enrich_file(src, out, enricher=engine)
             file_runs.append(time.perf_counter() - started)
+            file_cpu.append(cpu() - cpu_started)
         size_in, size_out = src.stat().st_size, out.stat().st_size
         check = duckdb.connect()
         in_order = check.execute(
@@ -361,14 +369,15 @@ def bench_batch(rows: int, repeat: int = 3) -> dict[str, object]:
         con.close()
         src.unlink()
         lake_glob = f"read_parquet('{lake_src}/*/*.parquet', hive_partitioning = true)"
-        lake_runs, lake_copy_runs = [], []
+        lake_runs, lake_copy_runs, lake_cpu = [], [], []
         for _ in range(repeat):
             lake_copy_runs.append(
                 plain_copy(lake_glob, Path(tmp) / "lake_copy", ", PARTITION_BY (date)")
             )
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), cpu()
             lake = enrich_lake(settings, "bench", enricher=engine)
             lake_runs.append(time.perf_counter() - started)
+            lake_cpu.append(cpu() - cpu_started)
     seconds = statistics.median(file_runs)
     copy_s = statistics.median(copy_runs)
     lake_seconds = statistics.median(lake_runs)
@@ -381,6 +390,7 @@ def bench_batch(rows: int, repeat: int = 3) -> dict[str, object]:
         "file_seconds_median": round(seconds, 2),
         "file_seconds_runs": [round(x, 2) for x in file_runs],
         "file_rows_per_s": round(stats.rows / seconds),
+        "file_cpu_seconds_median": round(statistics.median(file_cpu), 2),
         "file_output_in_input_order": bool(in_order and in_order[0]),
         "plain_copy_seconds_median": round(copy_s, 2),
         "plain_copy_rows_per_s": round(stats.rows / copy_s),
@@ -391,6 +401,7 @@ def bench_batch(rows: int, repeat: int = 3) -> dict[str, object]:
         "lake_stage_seconds_median": round(lake_seconds, 2),
         "lake_stage_seconds_runs": [round(x, 2) for x in lake_runs],
         "lake_stage_rows_per_s": round(lake.rows / lake_seconds),
+        "lake_stage_cpu_seconds_median": round(statistics.median(lake_cpu), 2),
         "lake_plain_copy_seconds_median": round(lake_copy_s, 2),
         "lake_ratio_to_plain_copy": round(lake_copy_s / lake_seconds, 2),
         "lake_stage_dates": len(lake.dates),
