@@ -33,7 +33,7 @@ import queue
 import shutil
 import threading
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import reduce
@@ -171,10 +171,10 @@ SMALL_DICTIONARY = 4096
 
 
 def _dict(indices: pa.Array, dictionary: pa.Array) -> pa.Array:
-    """Values of ``dictionary`` at ``indices``. A small text dictionary (enums, codes) stays
-    dictionary-encoded, so the Parquet writer reuses it instead of hashing every value again; a
-    large one is decoded, since the writer would copy all of it into every file's dictionary."""
-    if pa.types.is_string(dictionary.type) and len(dictionary) <= SMALL_DICTIONARY:
+    """Values of ``dictionary`` at ``indices``: text stays dictionary-encoded until it is
+    written (the writer decodes large dictionaries after grouping by date, so the long values
+    are gathered once), anything else is taken."""
+    if pa.types.is_string(dictionary.type):
         return pa.DictionaryArray.from_arrays(indices, dictionary)
     return dictionary.take(indices)
 
@@ -247,6 +247,20 @@ def _chunks(batches: Iterable[pa.RecordBatch | pa.Table], rows: int) -> Iterator
         yield pa.concat_tables(pending)
 
 
+@dataclass(frozen=True)
+class _MaskTable:
+    """The masked forms of every distinct raw value of one field seen in the run."""
+
+    keys: pa.Array
+    first: pa.Array  # token, or scrubbed JSON
+    last4: pa.Array
+
+    @classmethod
+    def empty(cls) -> _MaskTable:
+        none = pa.array([], pa.string())
+        return cls(none, none, none)
+
+
 class _Writers:
     """One Parquet file per date in the staging directory; a date's rows are buffered into
     row groups of about ``ROW_GROUP_ROWS`` rows and written by two threads."""
@@ -259,6 +273,19 @@ class _Writers:
         self.pending: dict[str, list[pa.Table]] = {}
         self.pending_rows: dict[str, int] = {}
         self.pool = ThreadPoolExecutor(2, thread_name_prefix="ingest-write")
+        self.background = ThreadPoolExecutor(1, thread_name_prefix="ingest-partition")
+        self.inflight: Future[None] | None = None
+        self.decode: dict[str, bool] = {}
+
+    def submit(self, table: pa.Table, dates: pa.Array) -> None:
+        """:meth:`add` on a background thread; one chunk at a time (bounded memory)."""
+        self._wait()
+        self.inflight = self.background.submit(self.add, table, dates)
+
+    def _wait(self) -> None:
+        if self.inflight is not None:
+            inflight, self.inflight = self.inflight, None
+            inflight.result()
 
     def _write(self, day: str, tables: list[pa.Table]) -> None:
         table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
@@ -290,7 +317,7 @@ class _Writers:
         for batch in table.to_batches():
             part_col = batch.column(batch.num_columns - 1)
             order = pc.sort_indices(part_col)
-            batch = batch.take(order)
+            batch = self._decoded(batch.take(order))
             ends = pc.run_end_encode(batch.column(batch.num_columns - 1))
             start = 0
             for end, day in zip(ends.run_ends.to_pylist(), ends.values.to_pylist(), strict=True):
@@ -306,12 +333,26 @@ class _Writers:
                     self.pending_rows[key] = 0
         self._flush(due)
 
+    def _decoded(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Large text dictionaries (tokens, ids) become plain text — the writer would copy
+        the whole dictionary into every file; small ones (enums, codes) are written as they
+        are. Decided per column on its first batch, so every file of the run has one schema."""
+        arrays = []
+        for name, col in zip(batch.schema.names, batch.columns, strict=True):
+            if pa.types.is_dictionary(col.type):
+                decode = self.decode.setdefault(name, len(col.dictionary) > SMALL_DICTIONARY)
+                if decode:
+                    col = col.dictionary.take(col.indices)
+            arrays.append(col)
+        return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
+
     def _flush(self, due: list[tuple[str, list[pa.Table]]]) -> None:
         for future in [self.pool.submit(self._write, day, tables) for day, tables in due]:
             future.result()
 
     def close(self, *, flush: bool = True) -> None:
         try:
+            self._wait()
             if flush:
                 self._flush(list(self.pending.items()))
             self.pending.clear()
@@ -320,6 +361,7 @@ class _Writers:
                 writer.close()
             self.writers.clear()
             self.pool.shutdown()
+            self.background.shutdown()
 
 
 class Pipeline:
@@ -351,7 +393,7 @@ class Pipeline:
         self.has_ucic = "ucic" in schema.names
         self.uses_map = self.has_ucic and schema.name in MAPPED and "member_id" in schema.names
         self.checks_refs = schema.name in REFERENCE_CHECKED
-        self.masks: dict[str, dict[str, tuple[str | None, str | None]]] = {}
+        self.mask_tables: dict[str, _MaskTable] = {}
         if known is None or known.num_rows == 0:
             known = pa.table(
                 {"ucic": pa.array([], pa.string()), "member_id": pa.array([], pa.string())}
@@ -380,25 +422,48 @@ class Pipeline:
         self.valid_parts: list[pa.Table] = []
 
     # -- masking per distinct value -----------------------------------------------------------
-    def _mask_values(self, spec: FieldSpec, values: list[str | None]) -> list[tuple[Any, Any]]:
-        """(token or scrubbed JSON, last four) of each distinct raw value (cached for the run),
-        exactly as ``masking.mask_record`` does for one record."""
-        cache = self.masks.setdefault(spec.name, {})
-        missing = [v for v in values if v is not None and v not in cache]
-        if missing:
-            if spec.kind == Kind.JSON and spec.masking == Masking.NONE:
-                for v in missing:
-                    cache[v] = (_scrub(self.key, v), None)
-            else:
-                last4 = spec.masking == Masking.LAST4
-                norm = masking.compact if last4 else masking.normalise_text
-                norms = [norm(v.strip()) for v in missing]
-                toks = masking.tokens(self.key, [n for n in norms if n])
-                it = iter(toks)
-                for v, n in zip(missing, norms, strict=True):
-                    cache[v] = (next(it), n[-4:] if last4 else None) if n else (None, None)
-        get = cache.get
-        return [get(v, (None, None)) for v in values]  # type: ignore[arg-type]
+    def _mask_values(self, spec: FieldSpec, values: list[str]) -> tuple[list[Any], list[Any]]:
+        """(tokens or scrubbed JSON, last fours) of new distinct raw values, exactly as
+        ``masking.mask_record`` does for one record."""
+        if spec.kind == Kind.JSON and spec.masking == Masking.NONE:
+            return [_scrub(self.key, v) for v in values], [None] * len(values)
+        last4 = spec.masking == Masking.LAST4
+        norm = masking.compact if last4 else masking.normalise_text
+        norms = [norm(v.strip()) for v in values]
+        toks = iter(masking.tokens(self.key, [n for n in norms if n]))
+        firsts = [next(toks) if n else None for n in norms]
+        fours = [n[-4:] if n and last4 else None for n in norms]
+        return firsts, fours
+
+    def _masked(self, spec: FieldSpec, values: pa.Array) -> tuple[pa.Array, _MaskTable]:
+        """Each value's position in the run's table of masked values (null for null), after
+        adding the values not seen before: the Python work is once per distinct value per run,
+        the rest is a hash probe."""
+        table = self.mask_tables.get(spec.name) or _MaskTable.empty()
+        pos = pc.index_in(values, value_set=table.keys)
+        new = pc.and_(pc.is_null(pos), pc.is_valid(values))
+        if pc.any(new).as_py():
+            fresh = pc.unique(values.filter(new)).to_pylist()
+            firsts, fours = self._mask_values(spec, fresh)
+            table = _MaskTable(
+                pa.concat_arrays([table.keys, pa.array(fresh, pa.string())]),
+                pa.concat_arrays([table.first, pa.array(firsts, pa.string())]),
+                pa.concat_arrays([table.last4, pa.array(fours, pa.string())]),
+            )
+            self.mask_tables[spec.name] = table
+            pos = pc.index_in(values, value_set=table.keys)
+        return pos, table
+
+    def _mask_columns(self, spec: FieldSpec, values: pa.Array) -> dict[str, pa.Array]:
+        pos, table = self._masked(spec, values)
+        if spec.masking == Masking.LAST4:
+            return {
+                spec.name + "_last4": _dict(pos, table.last4),
+                spec.name + "_token": _dict(pos, table.first),
+            }
+        if spec.masking == Masking.TOKENISE:
+            return {spec.name + "_token": _dict(pos, table.first)}
+        return {spec.name: _dict(pos, table.first)}
 
     # -- one chunk ------------------------------------------------------------------------------
     def _columns(self, chunk: pa.Table) -> dict[str, pa.Array]:
@@ -448,17 +513,8 @@ class Pipeline:
         elif spec.masking == Masking.NONE and spec.kind == Kind.STRING:
             out[spec.name] = _dict(idx, uniq)
         if _is_masked(spec):
-            masked = self._mask_values(spec, uniq.to_pylist())
-            first = pa.array([m[0] for m in masked], pa.string())
-            if spec.masking == Masking.LAST4:
-                out[spec.name + "_last4"] = _dict(
-                    idx, pa.array([m[1] for m in masked], pa.string())
-                )
-                out[spec.name + "_token"] = _dict(idx, first)
-            elif spec.masking == Masking.TOKENISE:
-                out[spec.name + "_token"] = _dict(idx, first)
-            else:
-                out[spec.name] = _dict(idx, first)
+            for name, col in self._mask_columns(spec, uniq).items():
+                out[name] = _dict(idx, col.dictionary.take(col.indices))
         return ok, out
 
     def _chunk(self, chunk: pa.Table, first_row: int) -> None:
@@ -476,6 +532,9 @@ class Pipeline:
         for plan in self.plans:
             col = cols[plan.name]
             if plan.spec.masking == Masking.DROP and not plan.rules:
+                continue
+            if _is_masked(plan.spec) and not plan.rules:
+                lake_cols.update(self._mask_columns(plan.spec, _contiguous(col)))
                 continue
             if plan.distinct:
                 ok, out = self._distinct(plan, col)
@@ -617,7 +676,7 @@ class Pipeline:
             dates = dates.dictionary_decode()
         if self.schema.date_field != "date":
             table = table.append_column("date", dates)
-        self.writers.add(table, dates)
+        self.writers.submit(table, dates)
         self.written += table.num_rows
 
     # -- keys already in the lake ---------------------------------------------------------------
@@ -658,7 +717,8 @@ class Pipeline:
         self.writers = _Writers(stage, self.run_id, write_date=self.schema.date_field == "date")
         try:
             first = 0
-            for chunk in _chunks(batches, self.chunk_rows):
+            # the next chunk is read (and the previous one written) while this one is worked on
+            for chunk in _prefetch(_chunks(batches, self.chunk_rows), depth=1):
                 self._chunk(chunk, first)
                 first += chunk.num_rows
         except BaseException:
@@ -673,6 +733,13 @@ class Pipeline:
         keys = ", ".join(q(k) for k in self.schema.key)
         file_list = "[" + ", ".join(lit(str(f)) for f in files) + "]"
         scan = f"read_parquet({file_list}, hive_partitioning=false)"
+        # distinct 64-bit hashes prove distinct keys, at a fraction of the cost of grouping by
+        # the keys themselves; only a file with repeated hashes gets the exact count
+        rows, hashes = self.con.execute(
+            f"SELECT count(*), count(DISTINCT hash({keys})) FROM {scan}"
+        ).fetchone() or (0, 0)
+        if rows == hashes:
+            return 0
         extra = self.con.execute(
             f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {scan} "
             f"GROUP BY {keys} HAVING count(*) > 1)"
@@ -787,7 +854,7 @@ class Pipeline:
         if self.lake_keys is not None:
             self.lake_key_strings = self._key_strings(self.lake_keys)
         try:
-            self.stream(_prefetch(arrow_batches(self.con, self.src, fast=True)), stage)
+            self.stream(arrow_batches(self.con, self.src, fast=True), stage)
         except (pa.ArrowException, OSError):
             if self.src.fmt != "csv":
                 raise
