@@ -21,6 +21,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sightline import duck
 from sightline.insights import private as private_expr
 from sightline.insights.codes import CodeLookup, key_for
 from sightline.insights.compile import Compiled, compile_base, compile_rules, left_on_ucic
@@ -118,13 +119,11 @@ def compute_assignments(
                 )
             )
         result = ibis.union(*parts)
-    ordered = result.mutate(amount=result.amount.cast(dt.string)).order_by(
-        ["ucic", "kli_code", "rule"]
-    )
-    fetched = engine.to_arrow(ordered)
+    # fetched unsorted: the sort happens with the evidence text in :func:`finish`
+    fetched = engine.to_arrow(result.mutate(amount=result.amount.cast(dt.string)))
     customers = engine.to_arrow(compiled.attributes.aggregate(n=compiled.attributes.count()))
     return ComputeResult(
-        assignments=finish(fetched, presorted=True),
+        assignments=finish(fetched),
         customers=int(customers["n"][0].as_py() or 0),
         unmapped_keys=sorted(unmapped),
     )
@@ -194,75 +193,61 @@ def _people(c: Compiled, rule_rows: ir.Table, rules: RuleSet) -> ir.Table:
     return people.select("ucic", *[a.value for a in Attribute])
 
 
-def finish(t: pa.Table, *, presorted: bool = False) -> pa.Table:
+def _json_str_sql(col: str) -> str:
+    """SQL: ``col`` as a JSON string literal (backslash and quote escaped, control characters
+    dropped); NULL stays NULL."""
+    escaped = f"replace(replace({col}, '\\', '\\\\'), '\"', '\\\"')"
+    return f"'\"' || regexp_replace({escaped}, '[\\x00-\\x1f\\x7f]', '', 'g') || '\"'"
+
+
+def _num_sql(col: str) -> str:
+    return f"coalesce(CAST({col} AS VARCHAR), 'null')"
+
+
+_FINISH_SQL = f"""
+SELECT ucic, CAST(kli_code AS BIGINT) AS kli_code, CAST(strength AS DOUBLE) AS strength,
+       '{{"rule":' || {_json_str_sql("rule")} || ',"window_days":' || {_num_sql("window_days")}
+       || ',"count":' || {_num_sql("n")} || ',"amount":' || coalesce(amount, 'null')
+       || ',"txn_ids":[' || CASE
+            WHEN txn_lo IS NULL THEN coalesce({_json_str_sql("txn_hi")}, '')
+            WHEN txn_hi IS NULL OR txn_lo = txn_hi THEN {_json_str_sql("txn_lo")}
+            ELSE {_json_str_sql("txn_lo")} || ',' || {_json_str_sql("txn_hi")}
+          END || ']}}' AS evidence
+FROM rows ORDER BY ucic, kli_code, rule
+"""
+
+
+def finish(t: pa.Table) -> pa.Table:
     """One row per (ucic, kli_code) — the first by rule id when two rules give the same KLI —
-    with strength rounded to 4 places and the evidence as JSON text."""
+    in (ucic, kli_code) order, with strength rounded to 4 places and the evidence as JSON text.
+
+    Runs in a local DuckDB over the fetched Arrow table, whatever the engine: the evidence
+    text is built and the rows sorted on every core (the sort carries one evidence string
+    instead of six columns), then repeated (ucic, kli_code) pairs are dropped by comparing
+    neighbours."""
     if t.num_rows == 0:
         return ASSIGNMENT_SCHEMA.empty_table()
-    if not presorted:
-        t = t.sort_by([("ucic", "ascending"), ("kli_code", "ascending"), ("rule", "ascending")])
+    con = duck.connect()
+    try:
+        con.register("rows", t)
+        t = con.execute(_FINISH_SQL).to_arrow_table()
+    finally:
+        con.close()
     ucic, code = t["ucic"], t["kli_code"]
     if t.num_rows > 1:
         same = pc.and_(
             pc.equal(ucic.slice(1), ucic.slice(0, t.num_rows - 1)),
             pc.equal(code.slice(1), code.slice(0, t.num_rows - 1)),
         )
-        keep = pa.concat_arrays([pa.array([True]), pc.invert(same.combine_chunks())])
-        t = t.filter(keep)
+        if pc.any(same).as_py():
+            keep = pa.concat_arrays([pa.array([True]), pc.invert(same.combine_chunks())])
+            t = t.filter(keep)
     return pa.table(
         {
             "ucic": t["ucic"],
-            "kli_code": t["kli_code"].cast(pa.int64()),
-            "strength": pc.round(t["strength"].cast(pa.float64()), 4),
-            "evidence": evidence_json(t),
+            "kli_code": t["kli_code"],
+            "strength": pc.round(t["strength"], 4),
+            "evidence": t["evidence"],
         },
         schema=ASSIGNMENT_SCHEMA,
-    )
-
-
-def _has(col: pa.ChunkedArray | pa.Array, text: str) -> bool:
-    return bool(pc.any(pc.match_substring(col, text)).as_py())
-
-
-def _json_str(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
-    """A JSON string literal per value (escapes only when needed: ids rarely need any)."""
-    escaped = col
-    if _has(col, "\\"):
-        escaped = pc.replace_substring(escaped, "\\", "\\\\")
-    if _has(col, '"'):
-        escaped = pc.replace_substring(escaped, '"', '\\"')
-    if not pc.all(pc.fill_null(pc.utf8_is_printable(col), True)).as_py():
-        escaped = pc.replace_substring_regex(escaped, r"[\x00-\x1f\x7f]", "")
-    return pc.binary_join_element_wise('"', escaped, '"', "")
-
-
-def _num(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
-    return pc.fill_null(pc.cast(col, pa.string()), "null")
-
-
-def evidence_json(t: pa.Table) -> pa.ChunkedArray | pa.Array:
-    """{"rule", "window_days", "count", "amount", "txn_ids": [...]} per row, vectorised."""
-    lo, hi = t["txn_lo"], t["txn_hi"]
-    lo_j = _json_str(lo)
-    hi_j = _json_str(hi)
-    both = pc.binary_join_element_wise(lo_j, ",", hi_j, "")
-    ids = pc.if_else(
-        pc.is_null(lo),
-        pc.if_else(pc.is_null(hi), "", hi_j),
-        pc.if_else(pc.or_kleene(pc.is_null(hi), pc.equal(lo, hi)), lo_j, both),
-    )
-    ids = pc.fill_null(ids, "")
-    return pc.binary_join_element_wise(
-        '{"rule":',
-        _json_str(t["rule"]),
-        ',"window_days":',
-        _num(t["window_days"]),
-        ',"count":',
-        _num(t["n"]),
-        ',"amount":',
-        pc.fill_null(t["amount"], "null"),
-        ',"txn_ids":[',
-        ids,
-        "]}",
-        "",
     )
