@@ -49,7 +49,7 @@ import pyarrow.parquet as pq
 from sightline import lake
 from sightline.ingest import masking
 from sightline.ingest.readers import Source, arrow_batches
-from sightline.ingest.schemas import FeedSchema, FieldSpec, Kind, Masking
+from sightline.ingest.schemas import Classification, FeedSchema, FieldSpec, Kind, Masking
 from sightline.ingest.validate import (
     Rule,
     errors_sql,
@@ -265,8 +265,11 @@ class _Writers:
     """One Parquet file per date in the staging directory; a date's rows are buffered into
     row groups of about ``ROW_GROUP_ROWS`` rows and written by two threads."""
 
-    def __init__(self, stage: Path, run_id: str, *, write_date: bool) -> None:
+    def __init__(
+        self, stage: Path, run_id: str, *, write_date: bool, filter_columns: list[str]
+    ) -> None:
         self.stage = stage
+        self.filter_columns = filter_columns
         self.run_id = run_id
         self.write_date = write_date
         self.writers: dict[str, pq.ParquetWriter] = {}
@@ -296,12 +299,14 @@ class _Writers:
             # dictionary pages for what is known to repeat (small dictionaries, dates, numbers);
             # plain pages for the high-cardinality text (ids, descriptors, tokens), where
             # building a dictionary costs a hash per value and saves little
-            repeated = [f.name for f in table.schema if not (pa.types.is_string(f.type))]
+            # (and min/max statistics only where a reader may filter: not on free text)
+            repeated = [f.name for f in table.schema if not pa.types.is_string(f.type)]
             writer = pq.ParquetWriter(
                 folder / f"{self.run_id}-0.parquet",
                 table.schema,
                 compression="snappy",
                 use_dictionary=repeated,
+                write_statistics=[*repeated, *self.filter_columns],
                 store_schema=False,
                 store_decimal_as_integer=True,
             )
@@ -420,6 +425,7 @@ class Pipeline:
         self.bad_rows: list[pa.Table] = []
         self.kept_bad = 0
         self.valid_parts: list[pa.Table] = []
+        self.key_parts: list[pa.Table] = []  # the keys written, for the in-file duplicate check
 
     # -- masking per distinct value -----------------------------------------------------------
     def _mask_values(self, spec: FieldSpec, values: list[str]) -> tuple[list[Any], list[Any]]:
@@ -668,6 +674,7 @@ class Pipeline:
             table = self._drop_lake_keys(table)
             if table.num_rows == 0:
                 return
+        self.key_parts.append(pa.table({k: table.column(k) for k in self.schema.key}))
         date_spec = self.schema.field(self.schema.date_field)
         dates = table.column(date_spec.name).combine_chunks()
         if date_spec.kind == Kind.TIMESTAMP:
@@ -714,7 +721,16 @@ class Pipeline:
         if stage.exists():
             shutil.rmtree(stage)
         stage.mkdir(parents=True, exist_ok=True)
-        self.writers = _Writers(stage, self.run_id, write_date=self.schema.date_field == "date")
+        self.writers = _Writers(
+            stage,
+            self.run_id,
+            write_date=self.schema.date_field == "date",
+            filter_columns=[
+                s.name
+                for s in self.schema.fields
+                if s.classification == Classification.IDENTIFIER and s.masking == Masking.NONE
+            ],
+        )
         try:
             first = 0
             # the next chunk is read (and the previous one written) while this one is worked on
@@ -733,13 +749,18 @@ class Pipeline:
         keys = ", ".join(q(k) for k in self.schema.key)
         file_list = "[" + ", ".join(lit(str(f)) for f in files) + "]"
         scan = f"read_parquet({file_list}, hive_partitioning=false)"
-        # distinct 64-bit hashes prove distinct keys, at a fraction of the cost of grouping by
-        # the keys themselves; only a file with repeated hashes gets the exact count
-        rows, hashes = self.con.execute(
-            f"SELECT count(*), count(DISTINCT hash({keys})) FROM {scan}"
-        ).fetchone() or (0, 0)
-        if rows == hashes:
-            return 0
+        # distinct 64-bit hashes of the keys written (still in memory) prove distinct keys, at
+        # a fraction of the cost of grouping by the keys; only a file with repeated hashes gets
+        # the exact count on the staged Parquet
+        if self.key_parts:
+            self.con.register("written_keys", pa.concat_tables(self.key_parts))
+            rows, hashes = self.con.execute(
+                f"SELECT count(*), count(DISTINCT hash({keys})) FROM written_keys"
+            ).fetchone() or (0, 0)
+            self.con.unregister("written_keys")
+            self.key_parts = []
+            if rows == hashes:
+                return 0
         extra = self.con.execute(
             f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {scan} "
             f"GROUP BY {keys} HAVING count(*) > 1)"

@@ -300,7 +300,12 @@ def _csv_batches(src: Source) -> Iterator[pa.RecordBatch]:
     :func:`open_csv` (comma, double-quote quoting, quoted newlines, every column text, empty
     fields null). It refuses what it cannot read; the caller then reads with DuckDB, which
     names the problem and its line."""
-    stream = pa.input_stream(str(src.path), compression="gzip" if src.gzipped else None)
+    # a plain file is memory-mapped: Arrow parses the page cache in place, no copy
+    stream = (
+        pa.input_stream(str(src.path), compression="gzip")
+        if src.gzipped
+        else pa.memory_map(str(src.path))
+    )
     reader = pacsv.open_csv(
         stream,
         read_options=pacsv.ReadOptions(

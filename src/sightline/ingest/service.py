@@ -12,6 +12,7 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 
 import duckdb
 import orjson
+import pyarrow as pa
 from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
@@ -136,6 +138,11 @@ def list_files(path: Path) -> list[Path]:
         for p in path.iterdir()
         if p.is_file() and not p.name.startswith(".") and p.name.lower().endswith(FILE_SUFFIXES)
     )
+
+
+def _known(sessions: sessionmaker[Session], partner_id: str) -> pa.Table:
+    with transaction(sessions) as session:
+        return repo.known_ids(session, partner_id)
 
 
 def _require_partner(sessions: sessionmaker[Session], partner_id: str) -> None:
@@ -263,8 +270,10 @@ def run_source(
     source: str,
     content_hash: str | None,
     after_publish: Callable[[Session, str], None] | None = None,
+    known: pa.Table | None = None,
 ) -> RunSummary:
-    """Run the pipeline over one source under the partner/feed lock and record the run."""
+    """Run the pipeline over one source under the partner/feed lock and record the run.
+    ``known`` (the partner's ucics and member ids) is loaded here unless the caller did."""
     schema = feed_schema(feed)
     lake_dir = settings.lake_dir
     with lake.feed_lock(lake_dir, feed, partner_id):
@@ -286,10 +295,8 @@ def run_source(
         con = connect()
         try:
             src = open_(con, schema)
-            known = None
-            if feed in NEEDS_KNOWN:
-                with transaction(sessions) as session:
-                    known = repo.known_ids(session, partner_id)
+            if known is None and feed in NEEDS_KNOWN:
+                known = _known(sessions, partner_id)
             pipe = Pipeline(
                 con,
                 src,
@@ -362,11 +369,15 @@ def ingest_path(
     feed_schema(feed)
     _require_partner(sessions, partner_id)
     label = source or str(path)
-    try:
-        content_hash = file_hash(path)
-    except OSError as exc:
-        run = _start_run(sessions, partner_id, feed, label, None)
-        return _failed(sessions, run, f"Cannot read the file: {exc.strerror or exc}.")
+    # the file's SHA-256 (which releases the GIL) runs while the known ids load
+    with ThreadPoolExecutor(1, thread_name_prefix="ingest-hash") as pool:
+        hashing = pool.submit(file_hash, path)
+        known = _known(sessions, partner_id) if feed in NEEDS_KNOWN else None
+        try:
+            content_hash = hashing.result()
+        except OSError as exc:
+            run = _start_run(sessions, partner_id, feed, label, None)
+            return _failed(sessions, run, f"Cannot read the file: {exc.strerror or exc}.")
     summary = run_source(
         sessions,
         settings,
@@ -375,6 +386,7 @@ def ingest_path(
         lambda con, schema: open_source(con, path, schema),
         source=label,
         content_hash=content_hash,
+        known=known,
     )
     if alert:
         from sightline.ingest.alerts import alert_if_needed
