@@ -42,6 +42,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 from ibis.backends.duckdb import Backend as DuckDBBackend
+from ibis.common.exceptions import IbisError
 
 from sightline import duck
 from sightline.config import Settings
@@ -303,7 +304,7 @@ def enrich_file(
         try:
             source = _read(con, input_path)
             source.count().execute()
-        except (duckdb.Error, ibis.common.exceptions.IbisError) as exc:
+        except (duckdb.Error, IbisError) as exc:
             raise BadRequest(f"Cannot read {input_path.name}: {_first_line(exc)}") from None
         expr, rows, distinct = enrich_table(
             con, source, description=description, enricher=enricher, progress=progress
