@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from sightline.api.context import AppContext
 from sightline.config import Settings
+from sightline.ingest import masking, service
 from sightline.ingest import repository as repo
-from sightline.ingest import service
 from sightline.ingest.models import QuarantinedRow
 from sightline.ingest.schemas import FEEDS
 from sightline.store import db
@@ -348,3 +348,42 @@ def test_telemetry_partitions_by_its_own_date_and_dedupes(
         ("2026-01-06", "web"),
     ]
     assert all(isinstance(r["logins"], int) for r in rows)
+
+
+def test_small_chunks_give_the_same_result(
+    tmp_path: Path,
+    context: AppContext,
+    settings: Settings,
+    customers: service.RunSummary,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A file read in many chunks (tokens cached across chunks, a date's rows in several row
+    groups, duplicates in different chunks, bad rows' line numbers) lands as in one chunk."""
+    from sightline.ingest import pipeline
+
+    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(pipeline, "ROW_GROUP_ROWS", 2)
+    rows = [
+        make_txn(txn_id=f"t{i}", posted_at=f"2026-01-0{1 + i % 3}", card_number=f"4111 {i % 4:04d}")
+        for i in range(20)
+    ]
+    rows[7] = make_txn(txn_id="t7", amount="1.234")  # line 9
+    rows[15] = make_txn(txn_id="t15", ucic="", member_id="m2")  # through the member map
+    rows.append(make_txn(txn_id="t3", posted_at="2026-01-01", card_number="4111 0003"))
+    rows.append(make_txn(txn_id="t19", ucic="c404"))  # line 23
+    summary = ingest(context, settings, "transactions", write_csv(tmp_path / "t.csv", rows))
+    assert (summary.read, summary.stored, summary.quarantined, summary.duplicate) == (22, 19, 2, 1)
+    assert [(q.line, q.field) for q in quarantine(context, summary.run_id)] == [
+        (9, "amount"),
+        (23, "ucic"),
+    ]
+    lake = lake_rows(settings.lake_dir, "transactions")
+    assert sorted(r["txn_id"] for r in lake) == sorted(f"t{i}" for i in range(20) if i != 7)
+    key = masking.partner_key(settings.secret_key, "acme")
+    for r in lake:
+        n = int(r["txn_id"][1:])
+        if n != 15:
+            assert r["card_number_token"] == masking.token(key, f"4111{n % 4:04d}")
+            assert r["card_number_last4"] == f"{n % 4:04d}"
+    assert {r["ucic"] for r in lake if r["txn_id"] == "t15"} == {"c2"}
+    assert summary.dates == ["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-05"]

@@ -382,7 +382,7 @@ class Pipeline:
         lake_dir: Path,
         known: pa.Table | None,
         quarantine_cap: int = 100_000,
-        chunk_rows: int = CHUNK_ROWS,
+        chunk_rows: int | None = None,
     ) -> None:
         self.con = con
         self.src = source
@@ -392,7 +392,7 @@ class Pipeline:
         self.key = pii_key
         self.lake_dir = lake_dir
         self.cap = quarantine_cap
-        self.chunk_rows = chunk_rows
+        self.chunk_rows = chunk_rows or CHUNK_ROWS
         self.plans = _plan(schema)
         self.ingested_at = datetime.now(UTC)
         self.has_ucic = "ucic" in schema.names
