@@ -113,18 +113,6 @@ def _try_cast_sql(kind: Kind, expr: str) -> str:
     return expr
 
 
-def _cast_sql(spec_kind: Kind, expr: str) -> str:
-    if spec_kind == Kind.INT:
-        return f"CAST({expr} AS BIGINT)"
-    if spec_kind == Kind.MONEY:
-        return f"CAST({expr} AS DECIMAL(18,2))"
-    if spec_kind == Kind.DATE:
-        return f"CAST({expr} AS DATE)"
-    if spec_kind == Kind.TIMESTAMP:
-        return f"CAST({expr} AS TIMESTAMPTZ)"
-    return f"CAST({expr} AS VARCHAR)"
-
-
 def _scrub(key: bytes, value: str) -> str:
     try:
         obj = json.loads(value)
