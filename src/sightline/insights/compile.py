@@ -95,6 +95,9 @@ class Compiled:
     inputs: Inputs
     customers: ir.Table  # latest customer row per ucic
     attributes: ir.Table  # ucic → balance, income, tenure_days, age, ucic_type, …
+    #: the rows of ``txns`` with a competitive institution (a small share): the rules that
+    #: require one scan this instead of every transaction
+    institution_txns: ir.Table | None = None
 
     def since(self, days: int) -> ir.DateScalar:
         """The exclusive start of a window of ``days`` ending at the as-of date."""
@@ -176,6 +179,9 @@ def compile_base(
     history = materialize(txns.group_by("ucic").aggregate(first_txn=txns.posted_at.min()))
     customers = latest_customers(inputs)
     attributes = materialize(customer_attributes(inputs, customers))
+    institution_txns = None
+    if any(_requires_institution(r) for r in rules.enabled):
+        institution_txns = materialize(txns.filter(txns.competitive_fi_id.notnull()))
     return Compiled(
         as_of=inputs.as_of,
         txns=txns,
@@ -183,7 +189,24 @@ def compile_base(
         inputs=inputs,
         customers=customers,
         attributes=attributes,
+        institution_txns=institution_txns,
     )
+
+
+def _requires_institution(rule: Rule) -> bool:
+    f = getattr(rule, "filter", None)
+    if isinstance(f, TxnFilter) and f.require_institution:
+        return True
+    signals = (*rule.all_of, *rule.any_of) if isinstance(rule, LifeEventRule) else ()
+    return any(not isinstance(s, EventSignal) and s.filter.require_institution for s in signals)
+
+
+def source(c: Compiled, f: TxnFilter) -> ir.Table:
+    """The transactions a filter reads: only those with an institution when it requires one
+    (the filter still applies its own condition, so the rows kept are the same)."""
+    if f.require_institution and c.institution_txns is not None:
+        return c.institution_txns
+    return c.txns
 
 
 # --- filters and thresholds ------------------------------------------------------------------
@@ -214,7 +237,7 @@ def filter_base(b: ir.Table, f: TxnFilter) -> ir.Table:
 
 def windowed(c: Compiled, f: TxnFilter, w: int) -> ir.Table:
     """The transactions matching ``f`` inside the window of ``w`` days."""
-    t = filter_base(c.txns, f)
+    t = filter_base(source(c, f), f)
     return t.filter(t.posted_at > c.since(w))
 
 
@@ -347,7 +370,7 @@ def competitive_product(c: Compiled, rule: CompetitiveProductRule) -> ir.Table:
 
 def competitive_activity(c: Compiled, rule: CompetitiveActivityRule) -> ir.Table:
     th = rule.threshold
-    b = filter_base(c.txns, rule.filter)
+    b = filter_base(source(c, rule.filter), rule.filter)
     b = b.filter(b.competitive_fi_id.notnull())
     # the product shown is the lowest over the whole look-back, as the window's figures are
     # conditional aggregates of the same pass
@@ -456,7 +479,7 @@ def signal_table(c: Compiled, s: Signal) -> ir.Table:
         g = b.group_by("ucic").aggregate(**window_aggs(b, span=_spans(th)))
         g = g.filter(*passes(g, th))
         return g.select("ucic", "n", "amount", "txn_lo", "txn_hi")
-    b = filter_base(c.txns, s.filter)
+    b = filter_base(source(c, s.filter), s.filter)
     w = s.window_days
     window_start = c.since(w)
     inside = b.posted_at > window_start

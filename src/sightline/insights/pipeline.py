@@ -193,11 +193,18 @@ def _people(c: Compiled, rule_rows: ir.Table, rules: RuleSet) -> ir.Table:
     return people.select("ucic", *[a.value for a in Attribute])
 
 
+#: a value made only of printable ASCII other than quote and backslash is its own JSON text
+_PLAIN_JSON = "'[ !#-\\[\\]-~]*'"
+
+
 def _json_str_sql(col: str) -> str:
     """SQL: ``col`` as a JSON string literal (backslash and quote escaped, control characters
-    dropped); NULL stays NULL."""
+    dropped); NULL stays NULL. Plain values (ids, rule names: nearly all) skip the escaping:
+    one full-match test instead of two replaces and a regexp replace on every value."""
     escaped = f"replace(replace({col}, '\\', '\\\\'), '\"', '\\\"')"
-    return f"'\"' || regexp_replace({escaped}, '[\\x00-\\x1f\\x7f]', '', 'g') || '\"'"
+    cleaned = f"regexp_replace({escaped}, '[\\x00-\\x1f\\x7f]', '', 'g')"
+    plain = f"regexp_full_match({col}, {_PLAIN_JSON})"
+    return f"'\"' || CASE WHEN {plain} THEN {col} ELSE {cleaned} END || '\"'"
 
 
 def _num_sql(col: str) -> str:
