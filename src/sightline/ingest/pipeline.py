@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import queue
 import shutil
 import threading
@@ -96,6 +97,19 @@ def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def _use_jemalloc() -> None:
+    """Arrow's jemalloc pool for the process unless the operator chose one
+    (``ARROW_DEFAULT_MEMORY_POOL``): the chunks allocate and free hundreds of MB of buffers,
+    and jemalloc reuses them where mimalloc (Arrow's default) returns them to the kernel and
+    faults them in again (10M-row file: docs/benchmarks.md, "Ingestion")."""
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        return
+    with contextlib.suppress(NotImplementedError):  # a pyarrow built without jemalloc
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
+
+
+_use_jemalloc()
+
 CHUNK_ROWS = 2_000_000  # rows per processing chunk (memory: a few hundred MB of Arrow)
 ROW_GROUP_ROWS = 250_000  # a date's rows are buffered up to this before they are written
 TIMESTAMP_US = pa.timestamp("us", tz="UTC")
@@ -156,6 +170,7 @@ def _plan(schema: FeedSchema) -> list[_FieldPlan]:
 
 
 SMALL_DICTIONARY = 4096
+DICTIONARY_SHARE = 8  # dictionary pages for a column with <= 1 distinct value per 8 rows
 
 
 def _dict(indices: pa.Array, dictionary: pa.Array) -> pa.Array:
@@ -267,6 +282,8 @@ class _Writers:
         self.background = ThreadPoolExecutor(1, thread_name_prefix="ingest-partition")
         self.inflight: Future[None] | None = None
         self.decode: dict[str, bool] = {}
+        self.repeated: list[str] | None = None
+        self.repeated_lock = threading.Lock()
 
     def submit(self, table: pa.Table, dates: pa.Array) -> None:
         """:meth:`add` on a background thread; one chunk at a time (bounded memory)."""
@@ -284,11 +301,11 @@ class _Writers:
         if writer is None:
             folder = self.stage / f"date={day}"
             folder.mkdir(parents=True, exist_ok=True)
-            # dictionary pages for what is known to repeat (small dictionaries, dates, numbers);
-            # plain pages for the high-cardinality text (ids, descriptors, tokens), where
-            # building a dictionary costs a hash per value and saves little
+            # dictionary pages for what repeats (Arrow dictionaries, dates, codes, last four
+            # digits); plain pages for high-cardinality values (ids, amounts, descriptors,
+            # tokens), where a dictionary costs a hash per value and saves little
             # (and min/max statistics only where a reader may filter: not on free text)
-            repeated = [f.name for f in table.schema if not pa.types.is_string(f.type)]
+            repeated = self._repeated(table)
             writer = pq.ParquetWriter(
                 folder / f"{self.run_id}-0.parquet",
                 table.schema,
@@ -300,6 +317,21 @@ class _Writers:
             )
             self.writers[day] = writer
         writer.write_table(table, row_group_size=max(table.num_rows, 1))
+
+    def _repeated(self, table: pa.Table) -> list[str]:
+        """Columns written with dictionary pages, decided once per run on the first row group
+        written: Arrow dictionaries, and columns with at most one distinct value in
+        ``DICTIONARY_SHARE`` rows."""
+        with self.repeated_lock:  # two writer threads: one decision for the run
+            if self.repeated is None:
+                limit = max(table.num_rows // DICTIONARY_SHARE, 1)
+                self.repeated = [
+                    f.name
+                    for f in table.schema
+                    if pa.types.is_dictionary(f.type)
+                    or pc.count_distinct(table.column(f.name)).as_py() <= limit
+                ]
+            return self.repeated
 
     def add(self, table: pa.Table, dates: pa.Array) -> None:
         """``table``: the lake columns; ``dates``: each row's partition date (date32)."""
