@@ -88,9 +88,8 @@ def duckdb_alone(csv: Path, out: Path) -> tuple[float, float]:
     return elapsed, cpu
 
 
-def sightline_ingest(
-    csv: Path, customers: Path, work: Path
-) -> tuple[float, float, service.RunSummary]:
+def _bench_partner(work: Path) -> tuple[Settings, AppContext]:
+    """A fresh data folder and SQLite serving DB under ``work`` with the partner ``bench``."""
     if work.exists():
         shutil.rmtree(work)
     settings = Settings(env="test", data_dir=work, database_url=f"sqlite:///{work / 'serving.db'}")
@@ -98,6 +97,13 @@ def sightline_ingest(
     ctx = AppContext.from_settings(settings)
     with db.transaction(ctx.sessions) as s:
         partners.create_partner(s, "bench", name="Bench CU")
+    return settings, ctx
+
+
+def sightline_ingest(
+    csv: Path, customers: Path, work: Path
+) -> tuple[float, float, service.RunSummary]:
+    settings, ctx = _bench_partner(work)
     loaded = service.ingest_path(ctx.sessions, settings, "bench", "customers", customers)
     assert loaded.stored == CUSTOMERS, loaded
     started, cpu = time.perf_counter(), time.process_time()
@@ -190,13 +196,8 @@ async def _load(
 
 def bench_webhook(seconds: float, workers: int, tmp: Path) -> None:
     work = tmp / "api"
-    if work.exists():
-        shutil.rmtree(work)
-    settings = Settings(env="test", data_dir=work, database_url=f"sqlite:///{work / 'serving.db'}")
-    db.upgrade(settings.resolved_database_url)
-    ctx = AppContext.from_settings(settings)
+    settings, ctx = _bench_partner(work)
     with db.transaction(ctx.sessions) as s:
-        partners.create_partner(s, "bench", name="Bench CU")
         key = partners.create_key(s, "bench")
     ctx.engine.dispose()
     port = _free_port()

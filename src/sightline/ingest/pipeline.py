@@ -37,7 +37,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import reduce
+from functools import cache, reduce
 from pathlib import Path
 from typing import Any
 
@@ -97,8 +97,10 @@ def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
     return con
 
 
+@cache
 def _use_jemalloc() -> None:
-    """Arrow's jemalloc pool for the process unless the operator chose one
+    """Arrow's jemalloc pool for the process, set by the first pipeline (not at import: a
+    process that never ingests keeps Arrow's default), unless the operator chose one
     (``ARROW_DEFAULT_MEMORY_POOL``): the chunks allocate and free hundreds of MB of buffers,
     and jemalloc reuses them where mimalloc (Arrow's default) returns them to the kernel and
     faults them in again (10M-row file: docs/benchmarks.md, "Ingestion")."""
@@ -107,8 +109,6 @@ def _use_jemalloc() -> None:
     with contextlib.suppress(NotImplementedError):  # a pyarrow built without jemalloc
         pa.set_memory_pool(pa.jemalloc_memory_pool())
 
-
-_use_jemalloc()
 
 CHUNK_ROWS = 2_000_000  # rows per processing chunk (memory: a few hundred MB of Arrow)
 ROW_GROUP_ROWS = 250_000  # a date's rows are buffered up to this before they are written
@@ -404,6 +404,7 @@ class Pipeline:
         quarantine_cap: int = 100_000,
         chunk_rows: int | None = None,
     ) -> None:
+        _use_jemalloc()
         self.con = con
         self.src = source
         self.schema = schema
