@@ -387,3 +387,33 @@ def test_small_chunks_give_the_same_result(
             assert r["card_number_last4"] == f"{n % 4:04d}"
     assert {r["ucic"] for r in lake if r["txn_id"] == "t15"} == {"c2"}
     assert summary.dates == ["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-05"]
+
+
+def test_parquet_read_in_many_batches_lands_every_row_once(
+    tmp_path: Path,
+    context: AppContext,
+    settings: Settings,
+    customers: service.RunSummary,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Parquet file is read by DuckDB on a background thread while the chunks before it are
+    validated with DuckDB queries: the two must not share one connection (a query on the
+    connection ends the reader's pending result and rows were read twice or lost)."""
+    from sightline.ingest import pipeline, readers
+
+    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 500)
+    monkeypatch.setattr(readers, "DUCKDB_BATCH_ROWS", 256)
+    rows = [
+        make_txn(txn_id=f"q{i}", posted_at=f"2026-01-0{1 + i % 5}", mcc=str(5000 + i % 7))
+        for i in range(6_000)
+    ]
+    summary = ingest(context, settings, "transactions", write_parquet(tmp_path / "t.parquet", rows))
+    assert (summary.read, summary.stored, summary.quarantined, summary.duplicate) == (
+        6_000,
+        6_000,
+        0,
+        0,
+    )
+    assert sorted(r["txn_id"] for r in lake_rows(settings.lake_dir, "transactions")) == sorted(
+        f"q{i}" for i in range(6_000)
+    )

@@ -343,8 +343,17 @@ def arrow_batches(
     if src.fmt == "csv" and fast:
         yield from _csv_batches(src)
         return
-    reader = con.execute(f"SELECT * FROM {src.relation_sql}").to_arrow_reader(DUCKDB_BATCH_ROWS)
-    yield from reader
+    # the batches are read on the pipeline's reader thread while the pipeline runs its own
+    # queries: on one connection a new query ends the reader's pending result (rows lost), so
+    # the reader gets a cursor of its own (same database, same settings)
+    cursor = con.cursor()
+    try:
+        reader = cursor.execute(f"SELECT * FROM {src.relation_sql}").to_arrow_reader(
+            DUCKDB_BATCH_ROWS
+        )
+        yield from reader
+    finally:
+        cursor.close()
 
 
 def open_source(con: duckdb.DuckDBPyConnection, path: Path, schema: FeedSchema) -> Source:
