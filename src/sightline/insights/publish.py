@@ -22,11 +22,12 @@ number holding exactly that KLI.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import io
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -125,49 +126,68 @@ def _check_codes(table: pa.Table, tree: Taxonomy) -> None:
 def _read_old(db: Db, partner_id: str, generation: int, *, only_staged: bool) -> pa.Table:
     """(ucic, kli_code, first_assigned) of the generation; with ``only_staged``, only the
     customers in the ``kli_stage_ucics`` temp table."""
-    # staged: one primary-key seek per staged customer (SQLite's CROSS JOIN keeps the staged
-    # table as the outer loop; its planner otherwise scans the whole generation)
+    if db.sqlite:
+        return _read_old_sqlite(db, partner_id, generation, only_staged=only_staged)
     source, join = (
         ("kli_stage_ucics u CROSS JOIN kli_assignments o", "o.ucic = u.ucic AND ")
         if only_staged
         else ("kli_assignments o", "")
     )
-    sql = (
+    literal = (
         f"SELECT o.ucic, o.kli_code, o.first_assigned FROM {source} "
-        f"WHERE {join}o.partner_id = ? AND o.generation = ?"
+        f"WHERE {join}o.partner_id = %s AND o.generation = %s"
     )
-    if not db.sqlite:
-        literal = sql.replace("?", "%s")
-        buf = io.BytesIO()
-        with (
-            db.raw.cursor() as cur,
-            cur.copy(
-                f"COPY ({literal}) TO STDOUT WITH (FORMAT csv)", (partner_id, generation)
-            ) as cp,
-        ):
-            for chunk in cp:
-                buf.write(chunk)
-        if buf.tell() == 0:
-            return OLD_SCHEMA.empty_table()
-        buf.seek(0)
-        opts = pacsv.ConvertOptions(column_types=OLD_SCHEMA)
-        read = pacsv.ReadOptions(column_names=OLD_SCHEMA.names)
-        return pacsv.read_csv(buf, read_options=read, convert_options=opts)
+    buf = io.BytesIO()
+    with (
+        db.raw.cursor() as cur,
+        cur.copy(f"COPY ({literal}) TO STDOUT WITH (FORMAT csv)", (partner_id, generation)) as cp,
+    ):
+        for chunk in cp:
+            buf.write(chunk)
+    if buf.tell() == 0:
+        return OLD_SCHEMA.empty_table()
+    buf.seek(0)
+    opts = pacsv.ConvertOptions(column_types=OLD_SCHEMA)
+    read = pacsv.ReadOptions(column_names=OLD_SCHEMA.names)
+    return pacsv.read_csv(buf, read_options=read, convert_options=opts)
+
+
+def _read_old_sqlite(db: Db, partner_id: str, generation: int, *, only_staged: bool) -> pa.Table:
+    """One row per customer instead of one per assignment: SQLite concatenates each customer's
+    ``kli_code,first_assigned`` lines (C code, in primary-key order) and Arrow's CSV reader parses
+    them, so Python handles ~12x fewer objects (12.6M rows: 25 s → 10 s)."""
+    # staged: the staged table drives the loop (one primary-key seek per customer; SQLite's
+    # planner otherwise scans the whole generation) and, being keyed by ucic, gives the groups
+    # in order without a sort
+    source, key = (
+        ("kli_stage_ucics u CROSS JOIN kli_assignments o", "u.ucic")
+        if only_staged
+        else ("kli_assignments o", "o.ucic")
+    )
+    join = "o.ucic = u.ucic AND " if only_staged else ""
+    sql = (
+        f"SELECT {key}, count(*), group_concat(o.kli_code || ',' || o.first_assigned, char(10))"
+        f" FROM {source} WHERE {join}o.partner_id = ? AND o.generation = ? GROUP BY {key}"
+    )
+    read = pacsv.ReadOptions(column_names=["kli_code", "first_assigned"])
+    convert = pacsv.ConvertOptions(
+        column_types={"kli_code": pa.int64(), "first_assigned": pa.date32()}
+    )
     cur = db.raw.cursor()
     batches = []
     try:
         cur.execute(sql, (partner_id, generation))
-        while rows := cur.fetchmany(BATCH_ROWS):
-            ucic, code, first = zip(*rows, strict=True)
-            batches.append(
-                pa.record_batch(
-                    [
-                        pa.array(ucic, pa.string()),
-                        pa.array(code, pa.int64()),
-                        pa.array(first, pa.string()).cast(pa.date32()),
-                    ],
-                    schema=OLD_SCHEMA,
-                )
+        while groups := cur.fetchmany(BATCH_ROWS // 10):
+            ucics, sizes, lines = zip(*groups, strict=True)
+            text = "\n".join(lines).encode()
+            parsed = pacsv.read_csv(io.BytesIO(text), read_options=read, convert_options=convert)
+            ucic = pa.array(ucics, pa.string()).take(
+                np.repeat(np.arange(len(ucics)), np.asarray(sizes, np.int64))
+            )
+            batches.extend(
+                pa.Table.from_arrays(
+                    [ucic, parsed["kli_code"], parsed["first_assigned"]], schema=OLD_SCHEMA
+                ).to_batches()
             )
     finally:
         cur.close()
@@ -276,31 +296,55 @@ def _ancestry(tree: Taxonomy, codes: Sequence[int]) -> pa.Table:
     )
 
 
-def full_counts(
-    table: pa.Table, tree: Taxonomy, *, threads: int | None = None
-) -> list[tuple[int, int, int]]:
-    """(kli_code, ucic_count, direct_count) for every KLI held directly or through a descendant
-    (``threads``: DuckDB's, default all cores)."""
+def full_counts(table: pa.Table, tree: Taxonomy) -> list[tuple[int, int, int]]:
+    """(kli_code, ucic_count, direct_count) for every KLI held directly or through a descendant.
+
+    Level by level from the deepest KLIs up: the distinct (customer, KLI) pairs of one depth are
+    the pairs held directly at that depth plus the pairs one level below moved to their parents,
+    deduplicated (a customer holding two merchants of one category counts once for it). Each pair
+    is a single integer (customer index × KLIs + KLI index), so every step is a numpy sort of
+    integers — presorted runs, as the rows arrive in key order — instead of a DISTINCT over every
+    (customer, ancestor) pair (12 s at 12.6M assignments → 4.5 s)."""
     held = table.filter(pc.is_valid(table["kli_code"]))
     if held.num_rows == 0:
         return []
-    # distinct counts over small integers, not strings
-    ucic_ids = pc.dictionary_encode(held["ucic"]).combine_chunks().indices
-    pairs = pa.table({"ucic": ucic_ids, "kli_code": held["kli_code"]})
-    con = duck.connect(threads=threads)
-    try:
-        con.register("pairs", pairs)
-        con.register("anc", _ancestry(tree, pc.unique(pairs["kli_code"]).to_pylist()))
-        rows = con.execute(
-            "WITH subtree AS (SELECT ancestor AS code, count(*) AS n FROM"
-            " (SELECT DISTINCT pairs.ucic, anc.ancestor FROM pairs JOIN anc USING (kli_code))"
-            " GROUP BY 1), direct AS (SELECT kli_code AS code, count(*) AS n FROM pairs GROUP BY 1)"
-            " SELECT subtree.code, subtree.n, coalesce(direct.n, 0) FROM subtree"
-            " LEFT JOIN direct USING (code) ORDER BY 1"
-        ).fetchall()
-    finally:
-        con.close()
-    return [(int(a), int(u), int(d)) for a, u, d in rows]
+    ucic = pc.dictionary_encode(held["ucic"]).combine_chunks().indices.to_numpy()
+    code = held["kli_code"].combine_chunks().to_numpy()
+    nodes = np.array(sorted(tree.closure(pc.unique(held["kli_code"]).to_pylist())), np.int64)
+    width = len(nodes)
+    depth = np.array([len(tree.ancestors(int(c))) for c in nodes], np.int64)
+    parent = np.full(width, -1, np.int64)
+    for i, c in enumerate(nodes.tolist()):
+        up = tree.ancestors(c)
+        if up:
+            j = int(np.searchsorted(nodes, up[0]))
+            # a parent is always one level up in a tree; the guard keeps the loop finite on
+            # anything else
+            if depth[j] < depth[i]:
+                parent[i] = j
+    index = np.searchsorted(nodes, code)
+    direct = np.bincount(index, minlength=width)
+    subtree = np.zeros(width, np.int64)
+    by_depth = np.argsort(depth[index], kind="stable")
+    pairs = (ucic.astype(np.int64) * width + index)[by_depth]
+    bounds = np.searchsorted(depth[index][by_depth], np.arange(int(depth.max()) + 2))
+    carried = np.empty(0, np.int64)
+    for level in range(int(depth.max()), -1, -1):
+        keys = np.sort(
+            np.concatenate([pairs[bounds[level] : bounds[level + 1]], carried]), kind="stable"
+        )
+        if len(keys) > 1:
+            keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
+        node = keys % width
+        subtree += np.bincount(node, minlength=width)
+        up = parent[node]
+        moved = up >= 0
+        carried = (keys[moved] // width) * width + up[moved]
+    return [
+        (int(c), int(u), int(d))
+        for c, u, d in zip(nodes.tolist(), subtree.tolist(), direct.tolist(), strict=True)
+        if u
+    ]
 
 
 def count_delta(new: pa.Table, old: pa.Table | None, tree: Taxonomy) -> list[tuple[int, int, int]]:
@@ -477,13 +521,14 @@ def publish_assignments(
     table = _prepare(assignments, full=full)
     _check_codes(table, tree)
     current = publication(db, partner_id)
-    if current is not None:
-        purge_stale_generations(session, partner_id)
-    if current is None or full:
-        summary = _publish_full(db, partner_id, table, tree, current, as_of, refresh_id)
-    else:
-        summary = _publish_incremental(db, partner_id, table, tree, current, as_of, refresh_id)
-    db.execute("DROP TABLE IF EXISTS kli_stage_ucics")
+    with _write_cache(db):
+        if current is not None:
+            purge_stale_generations(session, partner_id)
+        if current is None or full:
+            summary = _publish_full(db, partner_id, table, tree, current, as_of, refresh_id)
+        else:
+            summary = _publish_incremental(db, partner_id, table, tree, current, as_of, refresh_id)
+        db.execute("DROP TABLE IF EXISTS kli_stage_ucics")
     return PublishSummary(
         partner_id=partner_id,
         refresh_id=refresh_id,
@@ -492,6 +537,29 @@ def publish_assignments(
         seconds=round(time.perf_counter() - started, 3),
         **summary,
     )
+
+
+SQLITE_WRITE_CACHE_KIB = 256 * 1024
+"""SQLite page cache of the publishing connection while it writes (the default is 2 MiB)."""
+
+
+@contextlib.contextmanager
+def _write_cache(db: Db) -> Iterator[None]:
+    """A large page cache on SQLite for the publish, the connection's own size restored after.
+
+    With the default 2 MiB a bulk load spills dirty pages to the WAL long before the commit and
+    writes the B-tree's interior pages there again and again (4M rows: 2.0-2.6 → 1.95-2.0 µs a
+    row, commit 2.3-2.6 → 2.0 s). Restoring the size does not drop the dirty pages: they are
+    written when the caller commits."""
+    if not db.sqlite:
+        yield
+        return
+    (previous,) = db.fetch("PRAGMA cache_size")[0]
+    db.execute(f"PRAGMA cache_size = -{SQLITE_WRITE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        db.execute(f"PRAGMA cache_size = {int(previous)}")
 
 
 def _publish_full(
@@ -510,10 +578,10 @@ def _publish_full(
     )
     d = diff(table, old, as_of, history=current is not None)
     gen = current.generation + 1 if current is not None else 1
-    # the per-KLI counts (DuckDB, Arrow: no GIL held) are computed on the other core while
-    # SQLite writes the rows (sqlite3 releases the GIL inside each step)
+    # the per-KLI counts (numpy sorts: no GIL held) are computed on the other core while SQLite
+    # writes the rows (sqlite3 releases the GIL inside each step)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        counts = pool.submit(full_counts, d.rows, tree, threads=1)
+        counts = pool.submit(full_counts, d.rows, tree)
         customers = pool.submit(_distinct, d.rows["ucic"])
         _load_rows(db, partner_id, gen, d.rows, as_of)
         gained, lost = _history(db, partner_id, d, as_of, refresh_id)
