@@ -7,6 +7,7 @@ import random
 
 import pyarrow as pa
 import pytest
+from sqlalchemy import text
 
 from sightline.api.context import AppContext
 from sightline.insights import repository as repo
@@ -145,3 +146,20 @@ def test_publish_restores_the_connections_cache_size(
         )
         assert d.fetch("PRAGMA cache_size") == [(-3000,)]
         s.commit()
+
+
+def test_incremental_after_a_private_kli_was_deleted(context: AppContext, acme: PartnerKey) -> None:
+    """A deleted private KLI still held in the current set: the customer's next incremental
+    publish drops it and its count, and nothing trips over the code the tree no longer has."""
+    with db.transaction(context.sessions) as s:
+        add_private_kli(s, "acme", PRIVATE_CODE_BASE, "Acme VIP", parent=None)
+    base = [("v1", PRIVATE_CODE_BASE), ("v1", CHECKING), ("v2", PRIVATE_CODE_BASE)]
+    _publish(context, _pairs_table(base), D1, full=True)
+    with db.transaction(context.sessions) as s:
+        s.execute(text("DELETE FROM kli_private WHERE kli_code = :c"), {"c": PRIVATE_CODE_BASE})
+    _publish(context, _pairs_table([("v1", CHECKING)]), D2, full=False)
+    with context.sessions() as s:
+        counts = repo.counts(repo.Db.of(s), "acme")
+    assert counts[PRIVATE_CODE_BASE] == (1, 1)  # v2 still holds it until recomputed
+    assert counts[CHECKING] == (1, 1)
+    assert set(_stored(context)) == {("v1", CHECKING), ("v2", PRIVATE_CODE_BASE)}

@@ -27,7 +27,7 @@ import datetime as dt
 import functools
 import io
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -284,18 +284,6 @@ def _with_first(held: pa.Table, first: Any) -> pa.Table:
     )
 
 
-def _ancestry(tree: Taxonomy, codes: Sequence[int]) -> pa.Table:
-    child: list[int] = []
-    anc: list[int] = []
-    for code in codes:
-        for a in (code, *tree.ancestors(code)):
-            child.append(code)
-            anc.append(a)
-    return pa.table(
-        {"kli_code": pa.array(child, pa.int64()), "ancestor": pa.array(anc, pa.int64())}
-    )
-
-
 def full_counts(table: pa.Table, tree: Taxonomy) -> list[tuple[int, int, int]]:
     """(kli_code, ucic_count, direct_count) for every KLI held directly or through a descendant.
 
@@ -310,12 +298,15 @@ def full_counts(table: pa.Table, tree: Taxonomy) -> list[tuple[int, int, int]]:
         return []
     ucic = pc.dictionary_encode(held["ucic"]).combine_chunks().indices.to_numpy()
     code = held["kli_code"].combine_chunks().to_numpy()
-    nodes = np.array(sorted(tree.closure(pc.unique(held["kli_code"]).to_pylist())), np.int64)
+    used = pc.unique(held["kli_code"]).to_pylist()
+    # a code no longer in the tree (a deleted private KLI still held in the current set) counts
+    # for itself only
+    nodes = np.array(sorted(tree.closure(used) | set(used)), np.int64)
     width = len(nodes)
-    depth = np.array([len(tree.ancestors(int(c))) for c in nodes], np.int64)
+    chains = [tree.ancestors(c) if c in tree else () for c in nodes.tolist()]
+    depth = np.array([len(up) for up in chains], np.int64)
     parent = np.full(width, -1, np.int64)
-    for i, c in enumerate(nodes.tolist()):
-        up = tree.ancestors(c)
+    for i, up in enumerate(chains):
         if up:
             j = int(np.searchsorted(nodes, up[0]))
             # a parent is always one level up in a tree; the guard keeps the loop finite on
@@ -349,36 +340,16 @@ def full_counts(table: pa.Table, tree: Taxonomy) -> list[tuple[int, int, int]]:
 
 def count_delta(new: pa.Table, old: pa.Table | None, tree: Taxonomy) -> list[tuple[int, int, int]]:
     """Per KLI, how ``ucic_count`` and ``direct_count`` change from ``old`` pairs to ``new``
-    pairs of the same customers (``old=None``: from nothing)."""
-    new = new.select(["ucic", "kli_code"]).filter(pc.is_valid(new["kli_code"]))
-    old = old.select(["ucic", "kli_code"]) if old is not None else new.schema.empty_table()
-    codes = pc.unique(pa.concat_arrays([new["kli_code"].combine_chunks(),
-                                        old["kli_code"].combine_chunks()])).to_pylist()  # fmt: skip
-    if not codes:
-        return []
-    con = duck.connect()
-    try:
-        con.register("new", new)
-        con.register("old", old)
-        con.register("anc", _ancestry(tree, codes))
-        rows = con.execute(
-            "WITH n AS (SELECT DISTINCT new.ucic, anc.ancestor FROM new JOIN anc USING (kli_code)),"
-            " o AS (SELECT DISTINCT old.ucic, anc.ancestor FROM old JOIN anc USING (kli_code)),"
-            " subtree AS (SELECT coalesce(n.ancestor, o.ancestor) AS code,"
-            "   sum(CASE WHEN o.ucic IS NULL THEN 1 WHEN n.ucic IS NULL THEN -1 ELSE 0 END) AS d"
-            "   FROM n FULL JOIN o ON n.ucic = o.ucic AND n.ancestor = o.ancestor GROUP BY 1),"
-            " direct AS (SELECT coalesce(new.kli_code, old.kli_code) AS code,"
-            "   sum(CASE WHEN old.ucic IS NULL THEN 1"
-            "   WHEN new.ucic IS NULL THEN -1 ELSE 0 END) AS d"
-            "   FROM new FULL JOIN old ON new.ucic = old.ucic AND new.kli_code = old.kli_code"
-            "   GROUP BY 1)"
-            " SELECT s.code, s.d, coalesce(direct.d, 0) FROM subtree s"
-            " LEFT JOIN direct USING (code) WHERE s.d <> 0 OR coalesce(direct.d, 0) <> 0"
-            " ORDER BY s.code"
-        ).fetchall()
-    finally:
-        con.close()
-    return [(int(c), int(u), int(d)) for c, u, d in rows]
+    pairs of the same customers (``old=None``: from nothing): the counts of each side over those
+    customers, subtracted."""
+    before = {c: (u, d) for c, u, d in full_counts(old, tree)} if old is not None else {}
+    after = {c: (u, d) for c, u, d in full_counts(new, tree)}
+    out = []
+    for code in sorted(before.keys() | after.keys()):
+        (u1, d1), (u0, d0) = after.get(code, (0, 0)), before.get(code, (0, 0))
+        if u1 != u0 or d1 != d0:
+            out.append((code, u1 - u0, d1 - d0))
+    return out
 
 
 # --- bulk writes ---------------------------------------------------------------------------------
@@ -388,7 +359,16 @@ _COLUMNS = (
 )
 
 
-def _load_rows(db: Db, partner_id: str, generation: int, rows: pa.Table, as_of: dt.date) -> None:
+def _load_rows(
+    db: Db,
+    partner_id: str,
+    generation: int,
+    rows: pa.Table,
+    as_of: dt.date,
+    *,
+    upsert: bool = False,
+) -> None:
+    """Insert the rows (SQLite with ``upsert``: rows already there are updated in place)."""
     if not db.sqlite:
         n = rows.num_rows
         full = pa.table(
@@ -424,12 +404,12 @@ def _load_rows(db: Db, partner_id: str, generation: int, rows: pa.Table, as_of: 
             flat = np.empty((whole // SQLITE_ROWS_PER_INSERT, 3 + _ROWS_WIDTH), dtype=object)
             flat[:, 0], flat[:, 1], flat[:, 2] = partner_id, generation, day
             flat[:, 3:] = cols[:whole].reshape(len(flat), _ROWS_WIDTH)
-            db.executemany(_insert_sql(SQLITE_ROWS_PER_INSERT), map(tuple, flat))
+            db.executemany(_insert_sql(SQLITE_ROWS_PER_INSERT, upsert), map(tuple, flat))
         if whole < n:
             rest = np.empty((n - whole, 3 + len(_ROW_PARAMS)), dtype=object)
             rest[:, 0], rest[:, 1], rest[:, 2] = partner_id, generation, day
             rest[:, 3:] = cols[whole:]
-            db.executemany(_insert_sql(1), map(tuple, rest))
+            db.executemany(_insert_sql(1, upsert), map(tuple, rest))
 
 
 SQLITE_ROWS_PER_INSERT = 100
@@ -438,7 +418,7 @@ _ROWS_WIDTH = SQLITE_ROWS_PER_INSERT * len(_ROW_PARAMS)
 
 
 @functools.cache
-def _insert_sql(rows: int) -> str:
+def _insert_sql(rows: int, upsert: bool = False) -> str:
     """INSERT of ``rows`` rows with numbered parameters: ?1 partner, ?2 generation, ?3 the
     as-of date (last_assigned), then ucic, kli_code, first_assigned, strength, evidence per row."""
     width = len(_ROW_PARAMS)
@@ -446,7 +426,14 @@ def _insert_sql(rows: int) -> str:
     for i in range(rows):
         u, k, f, s, e = (f"?{4 + i * width + j}" for j in range(width))
         values.append(f"(?1, ?2, {u}, {k}, {f}, ?3, {s}, {e})")
-    return f"INSERT INTO kli_assignments ({_COLUMNS}) VALUES {', '.join(values)}"
+    tail = (
+        " ON CONFLICT (partner_id, generation, ucic, kli_code) DO UPDATE SET"
+        " first_assigned = excluded.first_assigned, last_assigned = excluded.last_assigned,"
+        " strength = excluded.strength, evidence = excluded.evidence"
+        if upsert
+        else ""
+    )
+    return f"INSERT INTO kli_assignments ({_COLUMNS}) VALUES {', '.join(values)}{tail}"
 
 
 def _copy(db: Db, target: str, table: pa.Table) -> None:
@@ -616,12 +603,29 @@ def _publish_incremental(
     _stage_ucics(db, ucics)
     old = _read_old(db, partner_id, gen, only_staged=True)
     d = diff(table, old, as_of, history=True)
-    db.execute(
-        "DELETE FROM kli_assignments WHERE partner_id = ? AND generation = ?"
-        " AND ucic IN (SELECT ucic FROM kli_stage_ucics)",
-        (partner_id, gen),
-    )
-    _load_rows(db, partner_id, gen, d.rows, as_of)
+    if db.sqlite:
+        # the held pairs are rewritten in place and only the lost ones deleted: each customer's
+        # leaf page is visited once, not by a DELETE pass and again by the INSERT (10M run, 5%
+        # of customers: ~1 s of 7.6 s)
+        db.executemany(
+            "DELETE FROM kli_assignments WHERE partner_id = ? AND generation = ? AND ucic = ?"
+            " AND kli_code = ?",
+            zip(
+                [partner_id] * d.lost.num_rows,
+                [gen] * d.lost.num_rows,
+                d.lost["ucic"].to_pylist(),
+                d.lost["kli_code"].to_pylist(),
+                strict=True,
+            ),
+        )
+        _load_rows(db, partner_id, gen, d.rows, as_of, upsert=True)
+    else:
+        db.execute(
+            "DELETE FROM kli_assignments WHERE partner_id = ? AND generation = ?"
+            " AND ucic IN (SELECT ucic FROM kli_stage_ucics)",
+            (partner_id, gen),
+        )
+        _load_rows(db, partner_id, gen, d.rows, as_of)
     gained, lost = _history(db, partner_id, d, as_of, refresh_id)
     _add_counts(db, partner_id, gen, count_delta(d.rows, old, tree))
     had = pc.count_distinct(old["ucic"]).as_py() if old.num_rows else 0
