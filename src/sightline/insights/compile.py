@@ -17,7 +17,7 @@ the evidence figures. :mod:`sightline.insights.pipeline` maps the keys to KLI co
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import ibis
@@ -144,8 +144,12 @@ def left_on_ucic(t: ir.Table, other: ir.Table) -> ir.Table:
     return t.left_join(right, t.ucic == right.ucic_r).drop("ucic_r")
 
 
-def customer_attributes(inputs: Inputs, customers: ir.Table) -> ir.Table:
-    """One row per known ucic with the attributes bands, scores and private KLIs use."""
+def customer_attributes(
+    inputs: Inputs, customers: ir.Table, txns: ir.Table | None = None
+) -> ir.Table:
+    """One row per known ucic with the attributes bands, scores and private KLIs use
+    (``txns``: the transactions' ucics, default the lake's — the materialised
+    :func:`txn_table` has the same rows and is cheaper to scan)."""
     as_of = inputs.as_of
     acc = inputs.accounts_now
     open_acc = acc.filter(acc.status == "open")
@@ -158,7 +162,7 @@ def customer_attributes(inputs: Inputs, customers: ir.Table) -> ir.Table:
     ucics = (
         customers.select("ucic")
         .union(acc.select("ucic"), distinct=True)
-        .union(inputs.txns.select("ucic"), distinct=True)
+        .union((inputs.txns if txns is None else txns).select("ucic"), distinct=True)
     )
     t = left_on_ucic(ucics, customers).select(
         "ucic", "ucic_type", "birth_year", "customer_since", "annual_income"
@@ -177,8 +181,10 @@ def compile_base(
 ) -> Compiled:
     txns = materialize(txn_table(inputs))
     history = materialize(txns.group_by("ucic").aggregate(first_txn=txns.posted_at.min()))
+    # the account snapshot is read by the attributes (twice) and the holdings rules: once here
+    inputs = replace(inputs, accounts_now=materialize(inputs.accounts_now))
     customers = latest_customers(inputs)
-    attributes = materialize(customer_attributes(inputs, customers))
+    attributes = materialize(customer_attributes(inputs, customers, txns))
     institution_txns = None
     if any(_requires_institution(r) for r in rules.enabled):
         institution_txns = materialize(txns.filter(txns.competitive_fi_id.notnull()))

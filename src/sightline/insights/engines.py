@@ -80,6 +80,19 @@ class Engine(ABC):
     def to_arrow(self, expr: ir.Table) -> pa.Table:
         return expr.to_pyarrow()
 
+    def query_arrow(self, expr: ir.Table, sql: str) -> pa.Table:
+        """``sql`` — DuckDB SQL reading ``expr``'s rows as the relation ``rows`` — as Arrow.
+
+        By default ``expr`` is fetched and ``sql`` runs in a local DuckDB over it (any engine);
+        :class:`DuckDBEngine` runs it in place, so the rows never cross into Arrow and back."""
+        fetched = self.to_arrow(expr)
+        con = duck.connect()
+        try:
+            con.register("rows", fetched)
+            return con.execute(sql).to_arrow_table()
+        finally:
+            con.close()
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release what the engine holds (temp tables, connections)."""
 
@@ -125,6 +138,10 @@ class DuckDBEngine(Engine):
     def materialize(self, expr: ir.Table) -> ir.Table:
         name = _name("tmp")
         return self.con.create_table(name, expr, temp=True)
+
+    def query_arrow(self, expr: ir.Table, sql: str) -> pa.Table:
+        inner = self.con.compile(expr)
+        return self.con.con.execute(f"WITH rows AS ({inner}) {sql}").to_arrow_table()
 
     def close(self) -> None:
         self.con.disconnect()

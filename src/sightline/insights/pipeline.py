@@ -5,7 +5,8 @@
 3. run every rule as one union, materialised;
 4. map the few distinct (rule, key values) to KLI codes in Python (:mod:`codes`) and join back;
 5. evaluate the partner's PRIVATE KLIs over those assignments (:mod:`private`);
-6. fetch as Arrow, de-duplicate (ucic, kli_code) and build the evidence JSON vectorised.
+6. build the evidence JSON and sort by (ucic, kli_code) in the engine when it is DuckDB (else
+   in a local DuckDB over the fetched rows), then de-duplicate (ucic, kli_code) in Arrow.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sightline import duck
 from sightline.insights import private as private_expr
 from sightline.insights.codes import CodeLookup, key_for
 from sightline.insights.compile import Compiled, compile_base, compile_rules, left_on_ucic
@@ -119,11 +119,11 @@ def compute_assignments(
                 )
             )
         result = ibis.union(*parts)
-    # fetched unsorted: the sort happens with the evidence text in :func:`finish`
-    fetched = engine.to_arrow(result.mutate(amount=result.amount.cast(dt.string)))
+    # the evidence text and the (ucic, kli_code) order in one query (:func:`dedupe`)
+    ordered = engine.query_arrow(result.mutate(amount=result.amount.cast(dt.string)), _FINISH_SQL)
     customers = engine.to_arrow(compiled.attributes.aggregate(n=compiled.attributes.count()))
     return ComputeResult(
-        assignments=finish(fetched),
+        assignments=dedupe(ordered),
         customers=int(customers["n"][0].as_py() or 0),
         unmapped_keys=sorted(unmapped),
     )
@@ -199,8 +199,8 @@ _PLAIN_JSON = "'[ !#-\\[\\]-~]*'"
 
 def _json_str_sql(col: str) -> str:
     """SQL: ``col`` as a JSON string literal (backslash and quote escaped, control characters
-    dropped); NULL stays NULL. Plain values (ids, rule names: nearly all) skip the escaping:
-    one full-match test instead of two replaces and a regexp replace on every value."""
+    dropped); NULL stays NULL. Plain values (ids: nearly all) skip the escaping: one full-match
+    test instead of two replaces and a regexp replace on every value."""
     escaped = f"replace(replace({col}, '\\', '\\\\'), '\"', '\\\"')"
     cleaned = f"regexp_replace({escaped}, '[\\x00-\\x1f\\x7f]', '', 'g')"
     plain = f"regexp_full_match({col}, {_PLAIN_JSON})"
@@ -211,35 +211,31 @@ def _num_sql(col: str) -> str:
     return f"coalesce(CAST({col} AS VARCHAR), 'null')"
 
 
-_FINISH_SQL = f"""
-SELECT ucic, CAST(kli_code AS BIGINT) AS kli_code, CAST(strength AS DOUBLE) AS strength,
-       '{{"rule":' || {_json_str_sql("rule")} || ',"window_days":' || {_num_sql("window_days")}
-       || ',"count":' || {_num_sql("n")} || ',"amount":' || coalesce(amount, 'null')
-       || ',"txn_ids":[' || CASE
-            WHEN txn_lo IS NULL THEN coalesce({_json_str_sql("txn_hi")}, '')
+#: evidence JSON in one ``concat`` (one string built per row, not one per ``||``); no part is
+#: NULL. Rule ids need no escaping: they match ``RULE_ID`` (private ones are ``private_<code>``).
+_EVIDENCE_SQL = f"""concat('{{"rule":"', rule, '","window_days":', {_num_sql("window_days")},
+       ',"count":', {_num_sql("n")}, ',"amount":', coalesce(amount, 'null'), ',"txn_ids":[',
+       CASE WHEN txn_lo IS NULL THEN coalesce({_json_str_sql("txn_hi")}, '')
             WHEN txn_hi IS NULL OR txn_lo = txn_hi THEN {_json_str_sql("txn_lo")}
             ELSE {_json_str_sql("txn_lo")} || ',' || {_json_str_sql("txn_hi")}
-          END || ']}}' AS evidence
+       END, ']}}')"""
+
+_FINISH_SQL = f"""
+SELECT ucic, CAST(kli_code AS BIGINT) AS kli_code, CAST(strength AS DOUBLE) AS strength,
+       {_EVIDENCE_SQL} AS evidence
 FROM rows ORDER BY ucic, kli_code, rule
 """
 
 
-def finish(t: pa.Table) -> pa.Table:
+def dedupe(t: pa.Table) -> pa.Table:
     """One row per (ucic, kli_code) — the first by rule id when two rules give the same KLI —
     in (ucic, kli_code) order, with strength rounded to 4 places and the evidence as JSON text.
 
-    Runs in a local DuckDB over the fetched Arrow table, whatever the engine: the evidence
-    text is built and the rows sorted on every core (the sort carries one evidence string
-    instead of six columns), then repeated (ucic, kli_code) pairs are dropped by comparing
-    neighbours."""
+    ``t`` is :data:`_FINISH_SQL`'s result: the evidence text built and the rows sorted by
+    (ucic, kli_code, rule) in DuckDB on every core (the sort carries one evidence string instead
+    of six columns), so repeated (ucic, kli_code) pairs are dropped by comparing neighbours."""
     if t.num_rows == 0:
         return ASSIGNMENT_SCHEMA.empty_table()
-    con = duck.connect()
-    try:
-        con.register("rows", t)
-        t = con.execute(_FINISH_SQL).to_arrow_table()
-    finally:
-        con.close()
     ucic, code = t["ucic"], t["kli_code"]
     if t.num_rows > 1:
         same = pc.and_(
