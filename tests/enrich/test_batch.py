@@ -354,3 +354,91 @@ def test_input_columns_named_like_fields_are_kept(tmp_path: Path, tiny: Enricher
     header = (tmp_path / "out.csv").read_text().splitlines()[0].split(",")
     assert header[:3] == ["description", "category_input_2", "category_input"]
     assert "category" in header[3:]
+
+
+def test_lake_files_ordered_by_ucic_in_small_row_groups(
+    lake_settings: Settings, tiny: Enricher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each date is one file, rows ordered by ucic, row groups with narrow ucic min/max; the rows
+    are those of the Ibis file path (same fields for every row)."""
+    monkeypatch.setattr(batch, "ROW_GROUP_ROWS", 2048)
+    src = write_transactions(lake_settings, "acme", "2026-11-01", 9000, run="r1")
+    stats = enrich_lake(lake_settings, "acme", enricher=tiny)
+    (path,) = stats.files
+    meta = pq.read_metadata(path)
+    assert meta.num_rows == 9000 and meta.num_row_groups == 5
+    ucic = meta.schema.to_arrow_schema().names.index("ucic")
+    bounds = [
+        (
+            meta.row_group(i).column(ucic).statistics.min,
+            meta.row_group(i).column(ucic).statistics.max,
+        )
+        for i in range(meta.num_row_groups)
+    ]
+    assert all(lo <= hi for lo, hi in bounds)
+    assert all(bounds[i][1] <= bounds[i + 1][0] for i in range(len(bounds) - 1))
+    lake_rows = pq.read_table(path)
+    assert lake_rows.column("ucic").to_pylist() == sorted(lake_rows.column("ucic").to_pylist())
+    plain = lake_settings.data_dir / "plain.parquet"  # outside the hive folders
+    plain.write_bytes(src.read_bytes())
+    enrich_file(plain, lake_settings.data_dir / "file.parquet", enricher=tiny)
+    by_file = pq.read_table(lake_settings.data_dir / "file.parquet")
+    assert lake_rows.schema.equals(by_file.schema)
+    assert lake_rows.sort_by("txn_id").equals(by_file.sort_by("txn_id"))
+
+
+def test_lake_dates_with_other_columns_and_empty_files(
+    lake_settings: Settings, tiny: Enricher
+) -> None:
+    """Dates are written one by one with the union's columns and types: a column a date's file
+    lacks is NULL there; a date whose files have no rows gets no output."""
+    write_transactions(lake_settings, "acme", "2026-11-01", 8, run="r1")
+    old = write_transactions(lake_settings, "acme", "2026-11-02", 8, run="r1")
+    pq.write_table(pq.read_table(old).drop_columns(["channel", "account_id"]), old)
+    empty = write_transactions(lake_settings, "acme", "2026-11-03", 4, run="r1")
+    pq.write_table(pq.read_table(empty).slice(0, 0), empty)
+    stats = enrich_lake(lake_settings, "acme", enricher=tiny)
+    assert stats.dates == ("2026-11-01", "2026-11-02")
+    assert stats.rows == 16
+    schemas = {pq.read_schema(f).remove_metadata() for f in stats.files}
+    assert len(schemas) == 1  # the same columns and types in every date
+    rows = {r["txn_id"]: r for r in read_enriched(lake_settings, "acme").to_pylist()}
+    assert rows["acme-2026-11-02-0"]["channel"] is None
+    assert rows["acme-2026-11-02-0"]["account_id"] is None
+    assert rows["acme-2026-11-01-0"]["channel"] == "card"
+    # no channel: the context differs, so the answer is the one for no channel
+    one = tiny.enrich(DESCRIPTORS[0][0], direction="debit")
+    assert rows["acme-2026-11-02-0"]["merchant_name"] == one.merchant_name
+
+
+def test_answers_reused_across_batches(
+    lake_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A later batch with the same Enricher enriches only keys it has not seen; answers equal."""
+    engine = Enricher(tiny_directory())
+    calls: list[str] = []
+    original = engine.enrich_key
+
+    def counting(key: str, *args: str | None) -> object:
+        calls.append(key)
+        return original(key, *args)
+
+    monkeypatch.setattr(engine, "enrich_key", counting)
+    write_transactions(lake_settings, "acme", "2026-11-01", 16, run="r1")
+    first = enrich_lake(lake_settings, "acme", enricher=engine)
+    assert len(calls) == first.distinct_descriptors == len(DESCRIPTORS) - 1
+    before = read_enriched(lake_settings, "acme")
+    calls.clear()
+    write_transactions(lake_settings, "acme", "2026-11-02", 16, run="r1")
+    second = enrich_lake(lake_settings, "acme", dates=["2026-11-02"], enricher=engine)
+    assert second.distinct_descriptors == len(DESCRIPTORS) - 1 and calls == []
+    after = read_enriched(lake_settings, "acme")
+    day1 = [r for r in after.to_pylist() if r["txn_id"].startswith("acme-2026-11-01")]
+    day2 = {r["txn_id"].rsplit("-", 1)[1]: r for r in after.to_pylist() if r not in day1}
+    for r in before.to_pylist():
+        twin = day2[r["txn_id"].rsplit("-", 1)[1]]
+        assert {f: r[f] for f in FIELDS} == {f: twin[f] for f in FIELDS}
+    # a full cache starts over rather than growing without bound
+    monkeypatch.setattr(batch, "ANSWER_CACHE_MAX", 0)
+    enrich_lake(lake_settings, "acme", dates=["2026-11-02"], enricher=engine)
+    assert len(calls) == len(DESCRIPTORS) - 1
