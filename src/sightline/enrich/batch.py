@@ -18,8 +18,9 @@ Ibis expressions compiled to DuckDB SQL (Ibis costs a little per query, nothing 
 does not keep order). :func:`enrich_lake` builds the map once for all the dates it enriches, then
 writes each date's file with its own ``COPY`` (dates spread over worker threads), rows ordered by
 ``ucic`` in row groups of :data:`ROW_GROUP_ROWS` rows, so a scan filtered on some ucics can skip
-row groups by their min/max. Answers are kept per Enricher across batches (:data:`ANSWER_CACHE_MAX`),
-so a daily file in a long-lived process enriches only the descriptors it has not seen before.
+row groups by their min/max. Answers are kept per Enricher across batches
+(:data:`ANSWER_CACHE_MAX`), so a daily file in a long-lived process enriches only the descriptors
+it has not seen before.
 
 :func:`enrich_lake` is the pipeline stage: ``lake/transactions/partner=<id>/date=<d>/`` →
 ``lake/enriched_transactions/partner=<id>/date=<d>/<run_id>-<n>.parquet``. Re-running a date
