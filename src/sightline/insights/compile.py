@@ -199,6 +199,16 @@ def compile_base(
     )
 
 
+def rule_only_tables(c: Compiled) -> list[ir.Table]:
+    """The tables :func:`compile_base` materialised that only the rules read (the attributes
+    stay: private KLIs and the customer count read them): free them once the rule rows are
+    materialised, so the evidence sort has their memory."""
+    tables = [c.txns, c.history, c.inputs.accounts_now]
+    if c.institution_txns is not None:
+        tables.append(c.institution_txns)
+    return tables
+
+
 def _requires_institution(rule: Rule) -> bool:
     f = getattr(rule, "filter", None)
     if isinstance(f, TxnFilter) and f.require_institution:

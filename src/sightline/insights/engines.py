@@ -77,6 +77,10 @@ class Engine(ABC):
     def materialize(self, expr: ir.Table) -> ir.Table:
         """Compute ``expr`` once and keep the result in the engine for the next expressions."""
 
+    def release(self, table: ir.Table) -> None:  # noqa: B027 - optional hook
+        """Free a table :meth:`materialize` returned once nothing reads it any more (memory for
+        the steps after it; the table must not be used afterwards)."""
+
     def to_arrow(self, expr: ir.Table) -> pa.Table:
         return expr.to_pyarrow()
 
@@ -139,6 +143,9 @@ class DuckDBEngine(Engine):
         name = _name("tmp")
         return self.con.create_table(name, expr, temp=True)
 
+    def release(self, table: ir.Table) -> None:
+        self.con.con.execute(f'DROP TABLE IF EXISTS temp.main."{table.get_name()}"')
+
     def query_arrow(self, expr: ir.Table, sql: str) -> pa.Table:
         inner = self.con.compile(expr)
         return self.con.con.execute(f"WITH rows AS ({inner}) {sql}").to_arrow_table()
@@ -163,7 +170,7 @@ class SparkEngine(Engine):
         if not isinstance(self.session, SparkSession):
             raise EngineError("SparkEngine needs a pyspark SparkSession")
         self.con = ibis.pyspark.connect(self.session)
-        self._cached: list[Any] = []
+        self._cached: dict[str, Any] = {}
 
     def _read_parquet(self, paths: list[str]) -> ir.Table:
         df = self.session.read.option("mergeSchema", "true").parquet(*paths)
@@ -189,13 +196,18 @@ class SparkEngine(Engine):
     def materialize(self, expr: ir.Table) -> ir.Table:
         df = self.con._session.sql(self.con.compile(expr)).persist()
         df.count()
-        self._cached.append(df)
         name = _name("tmp")
+        self._cached[name] = df
         df.createOrReplaceTempView(name)
         return self.con.table(name)
 
+    def release(self, table: ir.Table) -> None:
+        df = self._cached.pop(table.get_name(), None)
+        if df is not None:
+            df.unpersist()
+
     def close(self) -> None:
-        for df in self._cached:
+        for df in self._cached.values():
             df.unpersist()
         self._cached.clear()
 

@@ -24,7 +24,13 @@ import pyarrow.compute as pc
 
 from sightline.insights import private as private_expr
 from sightline.insights.codes import CodeLookup, key_for
-from sightline.insights.compile import Compiled, compile_base, compile_rules, left_on_ucic
+from sightline.insights.compile import (
+    Compiled,
+    compile_base,
+    compile_rules,
+    left_on_ucic,
+    rule_only_tables,
+)
 from sightline.insights.engines import Engine
 from sightline.insights.inputs import load_inputs
 from sightline.insights.private import BAND_RULES, Attribute, Expand, Expr
@@ -84,6 +90,8 @@ def compute_assignments(
     )
     compiled = compile_base(inputs, rules, engine.materialize)
     rule_rows = engine.materialize(compile_rules(compiled, rules))
+    for table in rule_only_tables(compiled):
+        engine.release(table)
 
     distinct = engine.to_arrow(rule_rows.select("rule", "key_no", "k1", "k2").distinct())
     mapping, unmapped = _code_map(distinct, rules, codes)
