@@ -119,6 +119,11 @@ def clear_stale_staging(lake_dir: Path, feed: str, partner_id: str) -> int:
     return removed
 
 
+def discard_staging(stage: Path) -> None:
+    """Drop a run's staging directory without publishing it."""
+    shutil.rmtree(stage, ignore_errors=True)
+
+
 def staged_files(stage: Path) -> list[Path]:
     return sorted(stage.glob("date=*/*.parquet"))
 

@@ -135,6 +135,12 @@ def test_exactly_once_across_files_and_within_a_file(
     assert (s1.stored, s1.duplicate) == (2, 0)
     again = ingest(context, settings, "transactions", first)
     assert again.status == "skipped" and s1.run_id in (again.message or "")
+    # the hash ran beside the pipeline: the skipped run still records it, stages nothing
+    with db.transaction(context.sessions) as session:
+        hashes = {r.run_id: r.content_hash for r in repo.list_runs(session, "acme")}
+    assert hashes[again.run_id] == hashes[s1.run_id] == service.file_hash(first)
+    assert lake_count(settings.lake_dir, "transactions") == 2
+    assert not list((settings.lake_dir / "_staging").rglob("*.parquet"))
     # a new file re-delivering t2, and t3 twice
     second = write_csv(
         tmp_path / "b.csv",

@@ -74,6 +74,8 @@ def test_arrow_kernels_agree_with_python_rules(feed: str) -> None:
     """The bulk path checks some rules with Arrow kernels: same verdict as the Python rule."""
     schema = FEEDS[feed]
     extra = ["+3", "-3", "3.", ".5", " 12", "12 ", "１２", "", "x\n", "5812\n", "ab"]
+    # lengths: more bytes than the limit but not more characters, and more of both
+    extra += ["é" * n for n in (4, 5, 32, 64, 65, 128, 256, 257)] + ["a" * 300]
     checked = 0
     for rule in rules_for(schema):
         if rule.arrow_ok is None:
@@ -81,6 +83,9 @@ def test_arrow_kernels_agree_with_python_rules(feed: str) -> None:
         values = [v for v in BAD_VALUES.get(rule.field, []) if v is not None] + extra
         got = rule.arrow_ok(pa.array(values, pa.string())).to_pylist()
         assert got == [rule.py_ok(v) for v in values], (rule.field, rule.message)
+        short = ["1", "ab", None]  # every value short: the path that never decodes
+        got = rule.arrow_ok(pa.array(short, pa.string())).to_pylist()
+        assert got[:2] == [rule.py_ok(v) for v in short[:2]], (rule.field, rule.message)
         checked += 1
     assert checked > 0
 

@@ -33,7 +33,7 @@ import os
 import queue
 import shutil
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -200,38 +200,44 @@ def _all(conds: list[pa.Array], n: int) -> pa.Array:
     return reduce(pc.and_, conds)
 
 
-def _prefetch(batches: Iterable[Any], depth: int = 2) -> Iterator[Any]:
-    """Iterate ``batches`` on a background thread (Arrow's readers release the GIL), so reading
-    the next chunk overlaps the work on this one."""
-    box: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
+class _Prefetch:
+    """Iterate ``items`` on a background thread, starting at once (Arrow's readers release the
+    GIL): reading the next chunk overlaps the work on this one, and the first chunk is read
+    while the run loads what it needs. ``close`` stops the thread."""
 
-    def work() -> None:
+    def __init__(self, items: Iterable[Any], depth: int = 1) -> None:
+        self.box: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(
+            target=self._work, args=(items,), name="ingest-read", daemon=True
+        )
+        self.thread.start()
+
+    def _work(self, items: Iterable[Any]) -> None:
         try:
-            for item in batches:
-                if stop.is_set():
+            for item in items:
+                if self.stop.is_set():
                     return
-                box.put(("item", item))
-            box.put(("end", None))
+                self.box.put(("item", item))
+            self.box.put(("end", None))
         except BaseException as exc:  # re-raised in the consumer
-            box.put(("error", exc))
+            self.box.put(("error", exc))
 
-    thread = threading.Thread(target=work, name="ingest-read", daemon=True)
-    thread.start()
-    try:
+    def __iter__(self) -> Iterator[Any]:
         while True:
-            kind, item = box.get()
+            kind, item = self.box.get()
             if kind == "end":
                 return
             if kind == "error":
                 raise item
             yield item
-    finally:
-        stop.set()
-        while thread.is_alive():
+
+    def close(self) -> None:
+        self.stop.set()
+        while self.thread.is_alive():
             with contextlib.suppress(queue.Empty):
-                box.get(timeout=0.05)
-            thread.join(timeout=0.05)
+                self.box.get(timeout=0.05)
+            self.thread.join(timeout=0.05)
 
 
 def _chunks(batches: Iterable[pa.RecordBatch | pa.Table], rows: int) -> Iterator[pa.Table]:
@@ -389,6 +395,37 @@ class _Writers:
             self.background.shutdown()
 
 
+class _KeyHashes:
+    """64-bit hashes of the keys written, sorted chunk by chunk on a background thread (with a
+    DuckDB cursor of its own): distinct hashes prove distinct keys, checked at the end by one
+    merge of the sorted runs instead of a distinct count over every key after the last chunk."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.cursor = con.cursor()
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="ingest-keys")
+        self.parts: list[Future[np.ndarray]] = []
+
+    def add(self, keys: pa.Array) -> None:
+        self.parts.append(self.pool.submit(self._sorted, keys))
+
+    def _sorted(self, keys: pa.Array) -> np.ndarray:
+        self.cursor.register("chunk_keys", pa.table({"k": keys}))
+        hashes = self.cursor.execute("SELECT hash(k) AS h FROM chunk_keys").fetchnumpy()["h"]
+        self.cursor.unregister("chunk_keys")
+        return np.sort(np.asarray(hashes, dtype=np.uint64))
+
+    def all_distinct(self) -> bool:
+        runs = [part.result() for part in self.parts]
+        if not runs:
+            return True
+        merged = np.sort(np.concatenate(runs), kind="stable")  # a merge of sorted runs
+        return not bool(np.any(merged[1:] == merged[:-1]))
+
+    def close(self) -> None:
+        self.pool.shutdown(cancel_futures=True)
+        self.cursor.close()
+
+
 class Pipeline:
     def __init__(
         self,
@@ -400,7 +437,7 @@ class Pipeline:
         run_id: str,
         pii_key: bytes,
         lake_dir: Path,
-        known: pa.Table | None,
+        known: pa.Table | Callable[[], pa.Table] | None,
         quarantine_cap: int = 100_000,
         chunk_rows: int | None = None,
     ) -> None:
@@ -420,6 +457,13 @@ class Pipeline:
         self.uses_map = self.has_ucic and schema.name in MAPPED and "member_id" in schema.names
         self.checks_refs = schema.name in REFERENCE_CHECKED
         self.mask_tables: dict[str, _MaskTable] = {}
+        self.known_source = known
+        self._reset()
+
+    def _load_known(self) -> None:
+        """The partner's ucics and member ids (``known``, or what its loader returns): the
+        member map and the reference check read them."""
+        known = self.known_source() if callable(self.known_source) else self.known_source
         if known is None or known.num_rows == 0:
             known = pa.table(
                 {"ucic": pa.array([], pa.string()), "member_id": pa.array([], pa.string())}
@@ -437,7 +481,6 @@ class Pipeline:
         ).to_arrow_table()
         self.known_ucics = known_ucics.column("ku_ucic").combine_chunks()
         self.con.register("known_ucics", known_ucics)
-        self._reset()
 
     def _reset(self) -> None:
         self.read = 0
@@ -446,7 +489,7 @@ class Pipeline:
         self.bad_rows: list[pa.Table] = []
         self.kept_bad = 0
         self.valid_parts: list[pa.Table] = []
-        self.key_parts: list[pa.Table] = []  # the keys written, for the in-file duplicate check
+        self.key_hashes: _KeyHashes | None = None  # the keys written: the in-file duplicate check
 
     # -- masking per distinct value -----------------------------------------------------------
     def _mask_values(self, spec: FieldSpec, values: list[str]) -> tuple[list[Any], list[Any]]:
@@ -695,7 +738,8 @@ class Pipeline:
             table = self._drop_lake_keys(table)
             if table.num_rows == 0:
                 return
-        self.key_parts.append(pa.table({k: table.column(k) for k in self.schema.key}))
+        assert self.key_hashes is not None
+        self.key_hashes.add(self._key_strings(table))
         date_spec = self.schema.field(self.schema.date_field)
         dates = table.column(date_spec.name).combine_chunks()
         if date_spec.kind == Kind.TIMESTAMP:
@@ -736,9 +780,16 @@ class Pipeline:
         return table.filter(pc.invert(seen))
 
     # -- passes ----------------------------------------------------------------------------
-    def stream(self, batches: Iterable[pa.RecordBatch | pa.Table], stage: Path) -> None:
-        """Validate, mask and stage every chunk of ``batches``."""
+    def _read(self, *, fast: bool) -> _Prefetch:
+        """The source's chunks, read ahead on a background thread from now on."""
+        return _Prefetch(_chunks(arrow_batches(self.con, self.src, fast=fast), self.chunk_rows))
+
+    def stream(self, chunks: _Prefetch, stage: Path) -> None:
+        """Validate, mask and stage every chunk (``chunks`` is closed at the end)."""
+        if self.key_hashes is not None:  # a second pass (DuckDB's reader after Arrow's)
+            self.key_hashes.close()
         self._reset()
+        self.key_hashes = _KeyHashes(self.con)
         if stage.exists():
             shutil.rmtree(stage)
         stage.mkdir(parents=True, exist_ok=True)
@@ -755,12 +806,16 @@ class Pipeline:
         try:
             first = 0
             # the next chunk is read (and the previous one written) while this one is worked on
-            for chunk in _prefetch(_chunks(batches, self.chunk_rows), depth=1):
+            for chunk in chunks:
                 self._chunk(chunk, first)
                 first += chunk.num_rows
         except BaseException:
             self.writers.close(flush=False)
+            self.key_hashes.close()
+            self.key_hashes = None
             raise
+        finally:
+            chunks.close()
         self.writers.close()
 
     def dedupe_staged(self, stage: Path) -> int:
@@ -770,17 +825,14 @@ class Pipeline:
         keys = ", ".join(q(k) for k in self.schema.key)
         file_list = "[" + ", ".join(lit(str(f)) for f in files) + "]"
         scan = f"read_parquet({file_list}, hive_partitioning=false)"
-        # distinct 64-bit hashes of the keys written (still in memory) prove distinct keys, at
-        # a fraction of the cost of grouping by the keys; only a file with repeated hashes gets
-        # the exact count on the staged Parquet
-        if self.key_parts:
-            self.con.register("written_keys", pa.concat_tables(self.key_parts))
-            rows, hashes = self.con.execute(
-                f"SELECT count(*), count(DISTINCT hash({keys})) FROM written_keys"
-            ).fetchone() or (0, 0)
-            self.con.unregister("written_keys")
-            self.key_parts = []
-            if rows == hashes:
+        # distinct 64-bit hashes of the keys written prove distinct keys, at a fraction of the
+        # cost of grouping by the keys; only a file with repeated hashes gets the exact count
+        # on the staged Parquet
+        if self.key_hashes is not None:
+            distinct = self.key_hashes.all_distinct()
+            self.key_hashes.close()
+            self.key_hashes = None
+            if distinct:
                 return 0
         extra = self.con.execute(
             f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {scan} "
@@ -892,16 +944,25 @@ class Pipeline:
 
     def run(self, stage: Path, *, side_effect_columns: list[str] | None = None) -> PipelineResult:
         self.side_columns = side_effect_columns or []
-        self.lake_keys = self._load_lake_keys()
-        if self.lake_keys is not None:
-            self.lake_key_strings = self._key_strings(self.lake_keys)
+        # Arrow's CSV reader needs no DuckDB connection: it starts on the first chunk while the
+        # known ids and the lake's keys load (other sources read through DuckDB afterwards)
+        early = self._read(fast=True) if self.src.fmt == "csv" and self.src.arrow is None else None
         try:
-            self.stream(arrow_batches(self.con, self.src, fast=True), stage)
+            self._load_known()
+            self.lake_keys = self._load_lake_keys()
+            if self.lake_keys is not None:
+                self.lake_key_strings = self._key_strings(self.lake_keys)
+        except BaseException:
+            if early is not None:
+                early.close()
+            raise
+        try:
+            self.stream(early or self._read(fast=True), stage)
         except (pa.ArrowException, OSError):
             if self.src.fmt != "csv":
                 raise
             # what Arrow's reader refuses, DuckDB's reads or names precisely (line, problem)
-            self.stream(arrow_batches(self.con, self.src, fast=False), stage)
+            self.stream(self._read(fast=False), stage)
         result = PipelineResult(read=self.read)
         if self.read == 0:
             return result

@@ -58,6 +58,12 @@ def succeeded_run_with_hash(
     ).first()
 
 
+def set_content_hash(session: Session, run_id: str, content_hash: str) -> None:
+    run = session.get(IngestRun, run_id)
+    if run is not None:
+        run.content_hash = content_hash
+
+
 def mark_interrupted(session: Session, partner_id: str, feed: str, *, exclude: str) -> int:
     result = session.execute(
         update(IngestRun)

@@ -12,7 +12,7 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -268,16 +268,20 @@ def run_source(
     open_: Callable[[duckdb.DuckDBPyConnection, FeedSchema], Source],
     *,
     source: str,
-    content_hash: str | None,
+    content_hash: str | Future[str] | None,
     after_publish: Callable[[Session, str], None] | None = None,
     known: pa.Table | None = None,
 ) -> RunSummary:
     """Run the pipeline over one source under the partner/feed lock and record the run.
-    ``known`` (the partner's ucics and member ids) is loaded here unless the caller did."""
+    ``known`` (the partner's ucics and member ids) is loaded here unless the caller did.
+
+    ``content_hash`` may still be computing (a large file's SHA-256 on another thread): the
+    pipeline then runs meanwhile, and a file found already ingested when the hash is known is
+    dropped from staging and reported skipped, as it is when the hash is known up front."""
     schema = feed_schema(feed)
     lake_dir = settings.lake_dir
     with lake.feed_lock(lake_dir, feed, partner_id):
-        if content_hash is not None:
+        if isinstance(content_hash, str):
             with transaction(sessions) as session:
                 done = repo.succeeded_run_with_hash(session, partner_id, feed, content_hash)
                 done_id = done.run_id if done is not None else None
@@ -289,14 +293,14 @@ def run_source(
                     status="skipped",
                     message=f"Already ingested (same content) by run {done_id}.",
                 )
-        run = _start_run(sessions, partner_id, feed, source, content_hash)
+        pending = content_hash if isinstance(content_hash, Future) else None
+        known_hash = content_hash if isinstance(content_hash, str) else None
+        run = _start_run(sessions, partner_id, feed, source, known_hash)
         lake.clear_stale_staging(lake_dir, feed, partner_id)
         stage = lake.staging_dir(lake_dir, feed, partner_id, run.run_id)
         con = connect()
         try:
             src = open_(con, schema)
-            if known is None and feed in NEEDS_KNOWN:
-                known = _known(sessions, partner_id)
             pipe = Pipeline(
                 con,
                 src,
@@ -305,7 +309,12 @@ def run_source(
                 run_id=run.run_id,
                 pii_key=masking.partner_key(settings.secret_key, partner_id),
                 lake_dir=lake_dir,
-                known=known,
+                # loaded by the pipeline while it reads the first chunk
+                known=(
+                    (lambda: _known(sessions, partner_id))
+                    if known is None and feed in NEEDS_KNOWN
+                    else known
+                ),
             )
             res = pipe.run(stage, side_effect_columns=SIDE_EFFECTS.get(feed))
         except FileProblem as exc:
@@ -322,6 +331,24 @@ def run_source(
             )
         finally:
             con.close()
+        if pending is not None:
+            try:
+                digest = pending.result()
+            except OSError as exc:
+                lake.discard_staging(stage)
+                return _failed(sessions, run, f"Cannot read the file: {exc.strerror or exc}.")
+            with transaction(sessions) as session:
+                done = repo.succeeded_run_with_hash(session, partner_id, feed, digest)
+                done_id = done.run_id if done is not None else None
+                repo.set_content_hash(session, run.run_id, digest)
+            if done_id is not None:
+                lake.discard_staging(stage)
+                return _finish(
+                    sessions,
+                    run,
+                    status="skipped",
+                    message=f"Already ingested (same content) by run {done_id}.",
+                )
         status, message = _status(res)
         lake.publish(lake_dir, feed, partner_id, stage)
         effects = _side_effects(feed, partner_id, run.run_id, res)
@@ -369,25 +396,19 @@ def ingest_path(
     feed_schema(feed)
     _require_partner(sessions, partner_id)
     label = source or str(path)
-    # the file's SHA-256 (which releases the GIL) runs while the known ids load
+    # the file's SHA-256 (which releases the GIL) runs beside the pipeline; a file already
+    # ingested is found when both are done (a re-delivery costs one run's work, every first
+    # delivery saves the hash's time)
     with ThreadPoolExecutor(1, thread_name_prefix="ingest-hash") as pool:
-        hashing = pool.submit(file_hash, path)
-        known = _known(sessions, partner_id) if feed in NEEDS_KNOWN else None
-        try:
-            content_hash = hashing.result()
-        except OSError as exc:
-            run = _start_run(sessions, partner_id, feed, label, None)
-            return _failed(sessions, run, f"Cannot read the file: {exc.strerror or exc}.")
-    summary = run_source(
-        sessions,
-        settings,
-        partner_id,
-        feed,
-        lambda con, schema: open_source(con, path, schema),
-        source=label,
-        content_hash=content_hash,
-        known=known,
-    )
+        summary = run_source(
+            sessions,
+            settings,
+            partner_id,
+            feed,
+            lambda con, schema: open_source(con, path, schema),
+            source=label,
+            content_hash=pool.submit(file_hash, path),
+        )
     if alert:
         from sightline.ingest.alerts import alert_if_needed
 

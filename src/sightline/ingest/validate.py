@@ -82,7 +82,17 @@ def _arrow_full(pattern: str) -> ArrowCheck:
 
 
 def _arrow_shorter(limit: int) -> ArrowCheck:
-    return lambda a: pc.less_equal(pc.utf8_length(a), limit)
+    """At most ``limit`` characters. A value of at most ``limit`` bytes passes without being
+    decoded (the byte length is read off the offsets); only longer ones are counted in
+    characters."""
+
+    def check(a: Any) -> Any:
+        short = pc.less_equal(pc.binary_length(a), limit)
+        if pc.all(short).as_py() is not False:
+            return short
+        return pc.or_kleene(short, pc.less_equal(pc.utf8_length(a), limit))
+
+    return check
 
 
 def _arrow_member(allowed: tuple[str, ...]) -> ArrowCheck:
