@@ -359,11 +359,11 @@ def test_input_columns_named_like_fields_are_kept(tmp_path: Path, tiny: Enricher
 def test_lake_files_ordered_by_ucic_in_small_row_groups(
     lake_settings: Settings, tiny: Enricher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each date is one file, rows ordered by ucic, row groups with narrow ucic min/max; the rows
-    are those of the Ibis file path (same fields for every row)."""
+    """With order_by_ucic each date is one file, rows ordered by ucic, row groups with narrow
+    ucic min/max; the rows are those of the Ibis file path (same fields for every row)."""
     monkeypatch.setattr(batch, "ROW_GROUP_ROWS", 2048)
     src = write_transactions(lake_settings, "acme", "2026-11-01", 9000, run="r1")
-    stats = enrich_lake(lake_settings, "acme", enricher=tiny)
+    stats = enrich_lake(lake_settings, "acme", enricher=tiny, order_by_ucic=True)
     (path,) = stats.files
     meta = pq.read_metadata(path)
     assert meta.num_rows == 9000 and meta.num_row_groups == 5

@@ -16,9 +16,8 @@ Ibis expressions compiled to DuckDB SQL (Ibis costs a little per query, nothing 
 
 :func:`enrich_file` keeps the input's row order (an explicit sort on the row number: a hash join
 does not keep order). :func:`enrich_lake` builds the map once for all the dates it enriches, then
-writes each date's file with its own ``COPY`` (dates spread over worker threads), rows ordered by
-``ucic`` in row groups of :data:`ROW_GROUP_ROWS` rows, so a scan filtered on some ucics can skip
-row groups by their min/max. Answers are kept per Enricher across batches
+writes each date's file with its own ``COPY`` (dates spread over worker threads; optionally rows
+ordered by ``ucic``). Answers are kept per Enricher across batches
 (:data:`ANSWER_CACHE_MAX`), so a daily file in a long-lived process enriches only the descriptors
 it has not seen before.
 
@@ -72,7 +71,7 @@ _KEY = "_sl_key"
 _ROWS = "_sl_rows"
 _ORDER = "_sl_n"
 _MAP = "_sl_m_"  # prefix of the map's columns in the final join
-ENUM_MAX_VALUES = 4096
+ENUM_MAX_VALUES = 16_384
 """A field with at most this many distinct values is written from an ``ENUM`` (see
 :func:`_dictionary_table`); a field with more stays text."""
 
@@ -417,12 +416,11 @@ def _recover(out_dir: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-ROW_GROUP_ROWS = 16_384
-ORDER_BY_UCIC = True
 ZSTD_LEVEL = 1
 """ZSTD level of the enriched files (DuckDB's default is 3: level 1 writes ~15% faster)."""
-"""Row-group size of the enriched files. Rows are written ordered by ``ucic`` within each file,
-so each row group carries a narrow ucic min/max and a scan filtered on ucics skips the others."""
+ROW_GROUP_ROWS = 16_384
+"""Row-group size of enriched files written ordered by ``ucic`` (``order_by_ucic``): each row
+group then carries a narrow ucic min/max and a scan filtered on few ucics skips the others."""
 
 
 def _write_dates(
@@ -433,9 +431,10 @@ def _write_dates(
     staging: Path,
     run_id: str,
     threads: int | None,
+    order_by_ucic: bool,
 ) -> None:
-    """One enriched file per date folder: its files joined to the map and written ordered by
-    ``ucic``, dates spread over worker threads (one DuckDB cursor each).
+    """One enriched file per date folder: its files joined to the map (rows ordered by ``ucic``
+    with ``order_by_ucic``), dates spread over worker threads (one DuckDB cursor each).
 
     A single ``COPY … PARTITION_BY (date)`` keeps a buffer per open partition and costs about
     twice a plain copy with 180 dates; a date's rows are already in their own folder, so each
@@ -458,14 +457,16 @@ def _write_dates(
         on += [f"{value[c]} IS NOT DISTINCT FROM m.{_q(_MAP + c)}" for c in raw_cols[1:]]
         select = [f"{value[n]} AS {_q(names[n])}" for n, _ in union]
         select += [f"m.{_q(_MAP + f)} AS {_q(f)}" for f in FIELDS]
-        order = f" ORDER BY {value['ucic']}" if "ucic" in value and ORDER_BY_UCIC else ""
+        order, row_groups = "", ""
+        if order_by_ucic and "ucic" in value:
+            order, row_groups = f" ORDER BY {value['ucic']}", f", ROW_GROUP_SIZE {ROW_GROUP_ROWS}"
         source = "[" + ", ".join(_lit(str(p)) for p in parts) + "]"
         target = staging / folder.name / f"{run_id}-0.parquet"
         sql = (
             f"COPY (SELECT {', '.join(select)} FROM read_parquet({source}, union_by_name = true,"
             f" hive_partitioning = false) s LEFT JOIN {_q(mapping.name)} m ON {' AND '.join(on)}"
             f"{order}) TO {_lit(str(target))} (FORMAT parquet, COMPRESSION zstd,"
-            f" COMPRESSION_LEVEL {ZSTD_LEVEL}, ROW_GROUP_SIZE {ROW_GROUP_ROWS})"
+            f" COMPRESSION_LEVEL {ZSTD_LEVEL}{row_groups})"
         )
         jobs.append((target, [sql]))
     if not jobs:
@@ -499,8 +500,15 @@ def enrich_lake(
     enricher: Enricher | None = None,
     progress: Progress | None = None,
     threads: int | None = None,
+    order_by_ucic: bool = False,
 ) -> BatchStats:
-    """Enrich a partner's transactions in the lake (all dates, or only ``dates``)."""
+    """Enrich a partner's transactions in the lake (all dates, or only ``dates``).
+
+    ``order_by_ucic``: write each date's rows ordered by ``ucic`` in row groups of
+    :data:`ROW_GROUP_ROWS` rows (narrow ucic min/max per row group, for scans of few customers).
+    Off by default: it costs ~15% more CPU and, with one file per day, a scan of even a hundred
+    random customers touches every row group anyway (docs/benchmarks.md, "KLI refresh").
+    """
     started = time.perf_counter()
     lake = settings.lake_dir
     src_dir = _partner_dir(lake, "transactions", partner_id)
@@ -535,7 +543,7 @@ def enrich_lake(
             con, tx, "description", enricher or default_enricher(), progress, temp=False
         )
         staging.mkdir(parents=True, exist_ok=True)
-        _write_dates(con.con, mapping, union, folders, staging, run_id, threads)
+        _write_dates(con.con, mapping, union, folders, staging, run_id, threads, order_by_ucic)
     finally:
         con.disconnect()
     rows, distinct = mapping.rows, mapping.distinct
