@@ -238,20 +238,31 @@ def diff(new: pa.Table, old: pa.Table, as_of: dt.date, *, history: bool) -> Diff
     try:
         con.register("new", keys)
         con.register("old", old)
+        # one FULL JOIN answers all three questions (three joins before: 2.7 → 1.6 s at 3M
+        # rows); the strings of the old side are kept only for the lost pairs
+        con.execute(
+            "CREATE TEMP TABLE matched AS SELECT n.i,"
+            " CASE WHEN n.i IS NULL THEN o.ucic END AS ucic,"
+            " CASE WHEN n.i IS NULL THEN o.kli_code END AS kli_code, o.first_assigned"
+            " FROM new n FULL JOIN old o USING (ucic, kli_code)"
+        )
         first = con.execute(
-            "SELECT coalesce(o.first_assigned, ?::DATE) AS first_assigned"
-            " FROM new n LEFT JOIN old o USING (ucic, kli_code) ORDER BY n.i",
+            "SELECT coalesce(first_assigned, ?::DATE) AS first_assigned FROM matched"
+            " WHERE i IS NOT NULL ORDER BY i",
             [as_of],
         ).to_arrow_table()["first_assigned"]
         gained = lost = empty
         if history:
-            gained = con.execute(
-                "SELECT ucic, kli_code FROM new ANTI JOIN old USING (ucic, kli_code)"
-                " ORDER BY kli_code, ucic"
-            ).to_arrow_table()
+            # first_assigned is never null in the old set: null means no old pair
+            new_pairs = con.execute(
+                "SELECT i FROM matched WHERE i IS NOT NULL AND first_assigned IS NULL"
+            ).to_arrow_table()["i"]
+            pairs = keys.take(new_pairs).select(["ucic", "kli_code"])
+            gained = pairs.take(
+                pc.sort_indices(pairs, [("kli_code", "ascending"), ("ucic", "ascending")])
+            )
             lost = con.execute(
-                "SELECT ucic, kli_code FROM old ANTI JOIN new USING (ucic, kli_code)"
-                " ORDER BY kli_code, ucic"
+                "SELECT ucic, kli_code FROM matched WHERE i IS NULL ORDER BY kli_code, ucic"
             ).to_arrow_table()
     finally:
         con.close()
