@@ -72,6 +72,11 @@ def test_transactions_land_typed_and_partitioned(
         schema.names
     )
     assert "card_number" not in schema.names
+    # tokens (HMAC output, incompressible) are stored uncompressed, the rest with Snappy
+    meta = pq.ParquetFile(files[0]).metadata.row_group(0)
+    codecs = {meta.column(i).path_in_schema: meta.column(i).compression for i in range(len(schema))}
+    assert codecs.pop("card_number_token") == "UNCOMPRESSED"
+    assert set(codecs.values()) == {"SNAPPY"}
     by_id = {r["txn_id"]: r for r in lake_rows(settings.lake_dir, "transactions")}
     assert by_id["t1"]["amount"] == Decimal("12.50")
     assert by_id["t1"]["posted_at"] == date(2026, 1, 5)

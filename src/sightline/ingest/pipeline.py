@@ -275,10 +275,17 @@ class _Writers:
     row groups of about ``ROW_GROUP_ROWS`` rows and written by two threads."""
 
     def __init__(
-        self, stage: Path, run_id: str, *, write_date: bool, filter_columns: list[str]
+        self,
+        stage: Path,
+        run_id: str,
+        *,
+        write_date: bool,
+        filter_columns: list[str],
+        random_columns: list[str],
     ) -> None:
         self.stage = stage
         self.filter_columns = filter_columns
+        self.random_columns = set(random_columns)
         self.run_id = run_id
         self.write_date = write_date
         self.writers: dict[str, pq.ParquetWriter] = {}
@@ -315,7 +322,11 @@ class _Writers:
             writer = pq.ParquetWriter(
                 folder / f"{self.run_id}-0.parquet",
                 table.schema,
-                compression="snappy",
+                # tokens are HMAC output: Snappy spends 3x the encoding time to save ~10 %
+                compression={
+                    f.name: "none" if f.name in self.random_columns else "snappy"
+                    for f in table.schema
+                },
                 use_dictionary=repeated,
                 write_statistics=[*repeated, *self.filter_columns],
                 store_schema=False,
@@ -801,6 +812,11 @@ class Pipeline:
                 s.name
                 for s in self.schema.fields
                 if s.classification == Classification.IDENTIFIER and s.masking == Masking.NONE
+            ],
+            random_columns=[
+                s.name + "_token"
+                for s in self.schema.fields
+                if s.masking in (Masking.TOKENISE, Masking.LAST4)
             ],
         )
         try:
