@@ -323,15 +323,20 @@ def test_enrich_file_context_nulls_and_order(tmp_path: Path, tiny: Enricher) -> 
 def test_enum_and_text_paths_write_the_same(
     tmp_path: Path, tiny: Enricher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Fields written from ENUMs (few values) and as plain text (too many values) are equal,
-    and ENUM fields reach the file as dictionary-encoded text."""
+    """Fields written from ENUMs (few values) and as plain text (too many values, or a small
+    batch) are equal, and ENUM fields reach the file as dictionary-encoded text."""
     src = tmp_path / "in.csv"
     lines = [f'"{d}",{direction}' for d, direction, _ in DESCRIPTORS * 3]
     src.write_text("description,direction\n" + "\n".join(lines) + "\n")
+    enrich_file(src, tmp_path / "small.parquet", enricher=tiny)  # this small: text by default
+    monkeypatch.setattr(batch, "ENUM_MIN_ROWS", 0)
     enrich_file(src, tmp_path / "enum.parquet", enricher=tiny)
     monkeypatch.setattr(batch, "ENUM_MAX_VALUES", 0)
     enrich_file(src, tmp_path / "text.parquet", enricher=tiny)
     assert pq.read_table(tmp_path / "enum.parquet").equals(pq.read_table(tmp_path / "text.parquet"))
+    assert pq.read_table(tmp_path / "small.parquet").equals(
+        pq.read_table(tmp_path / "text.parquet")
+    )
     assert pq.read_schema(tmp_path / "enum.parquet").field("merchant_name").type == pa.string()
 
 

@@ -74,6 +74,9 @@ _MAP = "_sl_m_"  # prefix of the map's columns in the final join
 ENUM_MAX_VALUES = 16_384
 """A field with at most this many distinct values is written from an ``ENUM`` (see
 :func:`_dictionary_table`); a field with more stays text."""
+ENUM_MIN_ROWS = 1_000_000
+"""Batches of fewer rows keep the fields as text: for a day's file (55k rows, 25k keys) building
+the ``ENUM`` types took ~0.2 s, more than writing the text costs."""
 
 
 @dataclass(frozen=True)
@@ -180,7 +183,9 @@ def _build_mapping(
     total = raw[_ROWS].sum().execute()
     rows = int(total) if total is not None and total == total else 0
     # 3. each distinct key enriched once, in Python; the answers as a dictionary-typed table
-    answers = _dictionary_table(con, "_sl_answers", _enrich_groups(engine, groups, progress))
+    answers = _dictionary_table(
+        con, "_sl_answers", _enrich_groups(engine, groups, progress), enum=rows >= ENUM_MIN_ROWS
+    )
     preds = [keyed[_KEY] == answers[_KEY]]
     preds += [keyed[c].identical_to(answers[c]) for c in group_cols[1:]]
     mapping = _materialize(
@@ -307,7 +312,9 @@ def _enrich_groups(engine: Enricher, groups: pa.Table, progress: Progress | None
     return pa.table(arrays)
 
 
-def _dictionary_table(con: DuckDBBackend, name: str, table: pa.Table) -> ir.Table:
+def _dictionary_table(
+    con: DuckDBBackend, name: str, table: pa.Table, *, enum: bool = True
+) -> ir.Table:
     """``table`` as a DuckDB temp table whose enrichment text columns are ``ENUM`` typed.
 
     Ibis reads an ``ENUM`` as a string and passes it through untouched; DuckDB's Parquet writer
@@ -315,17 +322,19 @@ def _dictionary_table(con: DuckDBBackend, name: str, table: pa.Table) -> ir.Tabl
     makes writing the repeated text fields about as cheap as writing small integers. The writer
     repeats the type's whole dictionary in every row group, so a field with more than
     :data:`ENUM_MAX_VALUES` distinct values stays text (dictionary-encoded by hashing, slower).
+    ``enum=False`` keeps every field text (a small batch: building the types costs more than
+    they save).
     """
     arrow_name = f"{name}_arrow"
     con.con.register(arrow_name, table)
     select = []
     for field in table.schema:
         col = _q(field.name)
-        if field.name in FIELDS and pa.types.is_string(field.type):
+        if enum and field.name in FIELDS and pa.types.is_string(field.type):
             values = sorted({v for v in table.column(field.name).to_pylist() if v is not None})
             if 0 < len(values) <= ENUM_MAX_VALUES:
-                enum = "ENUM(" + ", ".join(_lit(v) for v in values) + ")"
-                select.append(f"CAST({col} AS {enum}) AS {col}")
+                kind = "ENUM(" + ", ".join(_lit(v) for v in values) + ")"
+                select.append(f"CAST({col} AS {kind}) AS {col}")
                 continue
         select.append(col)
     con.raw_sql(
