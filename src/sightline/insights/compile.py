@@ -148,8 +148,9 @@ def customer_attributes(
     inputs: Inputs, customers: ir.Table, txns: ir.Table | None = None
 ) -> ir.Table:
     """One row per known ucic with the attributes bands, scores and private KLIs use
-    (``txns``: the transactions' ucics, default the lake's — the materialised
-    :func:`txn_table` has the same rows and is cheaper to scan)."""
+    (``txns``: a table whose ``ucic`` column holds the transactions' ucics, default the lake's
+    transactions — the materialised per-customer history is one row per such ucic, so the
+    union reads one row per customer instead of every transaction)."""
     as_of = inputs.as_of
     acc = inputs.accounts_now
     open_acc = acc.filter(acc.status == "open")
@@ -184,7 +185,7 @@ def compile_base(
     # the account snapshot is read by the attributes (twice) and the holdings rules: once here
     inputs = replace(inputs, accounts_now=materialize(inputs.accounts_now))
     customers = latest_customers(inputs)
-    attributes = materialize(customer_attributes(inputs, customers, txns))
+    attributes = materialize(customer_attributes(inputs, customers, history))
     institution_txns = None
     if any(_requires_institution(r) for r in rules.enabled):
         institution_txns = materialize(txns.filter(txns.competitive_fi_id.notnull()))
