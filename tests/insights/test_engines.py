@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sightline.config import Settings
-from sightline.insights.engines import DuckDBEngine, create_engine
+from sightline.insights.engines import DuckDBEngine, Engine, create_engine
 from sightline.insights.inputs import snapshot_dates
 from tests.insights import smallfi
 
@@ -44,3 +44,25 @@ def test_snapshot_dates(tmp_path: Path) -> None:
     assert snapshot_dates(tmp_path, "acme", smallfi.AS_OF) == (smallfi.d(0), smallfi.d(100))
     assert snapshot_dates(tmp_path, "acme", smallfi.d(50)) == (smallfi.d(100), None)
     assert snapshot_dates(tmp_path, "nobody", smallfi.AS_OF) == (None, None)
+
+
+def test_query_arrow_in_place_and_release() -> None:
+    """DuckDB runs the SQL over ``rows`` inside the engine; the generic path (fetch, then a
+    local DuckDB) gives the same table; a released table is gone from the engine."""
+    engine = DuckDBEngine(threads=1, memory_limit="256MB")
+    try:
+        t = engine.materialize(
+            engine.from_arrow(pa.table({"u": ["b", "a", "c"], "n": pa.array([2, 1, 3])}))
+        )
+        sql = "SELECT u, n * 10 AS m FROM rows WHERE n > 1 ORDER BY u DESC"
+        out = engine.query_arrow(t, sql)
+        assert out.to_pylist() == [{"u": "c", "m": 30}, {"u": "b", "m": 20}]
+        assert Engine.query_arrow(engine, t, sql).equals(out)
+        name = t.get_name()
+        engine.release(t)
+        left = engine.con.con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]
+        ).fetchone()
+        assert left == (0,)
+    finally:
+        engine.close()
