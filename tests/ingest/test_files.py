@@ -428,3 +428,26 @@ def test_parquet_read_in_many_batches_lands_every_row_once(
     assert sorted(r["txn_id"] for r in lake_rows(settings.lake_dir, "transactions")) == sorted(
         f"q{i}" for i in range(6_000)
     )
+
+
+def test_each_run_hands_its_memory_back(
+    tmp_path: Path,
+    context: AppContext,
+    settings: Settings,
+    customers: service.RunSummary,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """jemalloc keeps freed pages during a run (set before pyarrow loads); every pipeline run,
+    one that stores nothing included, releases them at its end."""
+    import os
+
+    from sightline.ingest import pipeline
+
+    assert "dirty_decay_ms:-1" in os.environ["JE_ARROW_MALLOC_CONF"]
+    calls: list[int] = []
+    monkeypatch.setattr(pipeline, "_release_memory", lambda: calls.append(1))
+    ok = ingest(context, settings, "transactions", write_csv(tmp_path / "t.csv", [make_txn()]))
+    bad = write_csv(tmp_path / "bad.csv", [make_txn(txn_id="b1", amount="twelve")])
+    failed = ingest(context, settings, "transactions", bad)  # every row refused
+    assert (ok.status, failed.status) == ("succeeded", "failed")
+    assert len(calls) == 2

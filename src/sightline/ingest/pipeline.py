@@ -106,8 +106,17 @@ def _use_jemalloc() -> None:
     faults them in again (10M-row file: docs/benchmarks.md, "Ingestion")."""
     if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
         return
+    # (its page retention is set in ``sightline/__init__.py``; each run releases the pages)
     with contextlib.suppress(NotImplementedError):  # a pyarrow built without jemalloc
         pa.set_memory_pool(pa.jemalloc_memory_pool())
+
+
+def _release_memory() -> None:
+    """Hand the pages jemalloc kept during a run back to the kernel (it keeps them while the
+    chunks reuse them: ``sightline/__init__.py``)."""
+    pool = pa.default_memory_pool()
+    if pool.backend_name == "jemalloc":
+        pool.release_unused()
 
 
 CHUNK_ROWS = 2_000_000  # rows per processing chunk (memory: a few hundred MB of Arrow)
@@ -959,6 +968,12 @@ class Pipeline:
         return out
 
     def run(self, stage: Path, *, side_effect_columns: list[str] | None = None) -> PipelineResult:
+        try:
+            return self._run(stage, side_effect_columns=side_effect_columns)
+        finally:
+            _release_memory()
+
+    def _run(self, stage: Path, *, side_effect_columns: list[str] | None) -> PipelineResult:
         self.side_columns = side_effect_columns or []
         # Arrow's CSV reader needs no DuckDB connection: it starts on the first chunk while the
         # known ids and the lake's keys load (other sources read through DuckDB afterwards)
