@@ -169,9 +169,14 @@ def main() -> None:
         return DuckDBEngine(threads=args.threads, memory_limit=args.memory_limit,
                             temp_dir=work / "spill")  # fmt: skip
 
+    # wall clock around the call: the refresh's own duration (recorded in its row, inside the
+    # publishing transaction) leaves out the commit and the purge of the old generation
+    started = time.perf_counter()
     full = run_refresh(settings, sessions, PARTNER, full=True, as_of=END, engine=duck())
-    per_m = full.duration_seconds / (args.transactions / 1e6)
-    print(f"full refresh: {full.duration_seconds:.1f}s  phases={full.timings}")
+    full_wall = time.perf_counter() - started
+    per_m = full_wall / (args.transactions / 1e6)
+    print(f"full refresh: {full_wall:.1f}s with the commit and purge "
+          f"({full.duration_seconds:.1f}s recorded)  phases={full.timings}")  # fmt: skip
     print(f"  customers={full.customers:,} assignments={full.assignments:,} "
           f"enriched={full.transactions_enriched:,}")  # fmt: skip
     print(f"  {per_m:.2f} s per million transactions; peak RSS {peak_rss_gib():.2f} GiB")
@@ -180,10 +185,12 @@ def main() -> None:
     daily = max(1, args.transactions // DAYS)
     write_lake(settings.lake_dir, pool, args.customers, daily, day_only=day,
                run_id="day1", seed=2, threads=args.threads)  # fmt: skip
+    started = time.perf_counter()
     inc = run_refresh(settings, sessions, PARTNER, as_of=day, engine=duck())
-    print(f"incremental after one day ({daily:,} transactions): {inc.duration_seconds:.1f}s "
-          f"phases={inc.timings} customers={inc.customers:,} "
-          f"({inc.duration_seconds / full.duration_seconds:.1%} of full)")  # fmt: skip
+    inc_wall = time.perf_counter() - started
+    print(f"incremental after one day ({daily:,} transactions): {inc_wall:.1f}s with the "
+          f"commit ({inc.duration_seconds:.1f}s recorded) phases={inc.timings} "
+          f"customers={inc.customers:,} ({inc_wall / full_wall:.1%} of full)")  # fmt: skip
     print(f"peak RSS {peak_rss_gib():.2f} GiB")
     engine.dispose()
     if not args.keep and args.workdir is None:
