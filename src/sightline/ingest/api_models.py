@@ -28,7 +28,10 @@ class Run(BaseModel):
         description="running, succeeded, partial (some rows quarantined), failed, skipped "
         "(same content already ingested) or interrupted."
     )
-    content_hash: str | None = Field(description="SHA-256 of the file's bytes.")
+    content_hash: str | None = Field(
+        description="SHA-256 of the file's bytes (null for webhook event batches, and while "
+        "a file's run is still running: the hash is computed beside it)."
+    )
     rows_read: int
     rows_stored: int
     rows_quarantined: int

@@ -17,9 +17,11 @@ per row:
    run's staging directory (Snappy, written by two threads); bad rows are kept (up to the
    quarantine cap) with their line numbers.
 
-After the stream: keys repeated *inside* the file are found on the staged Parquet (cheap) and,
-only when there are some, the staged files are rewritten with one row per key; the bad rows get
-their messages from the SQL form of the rules (``errors_sql``).
+After the stream: distinct 64-bit hashes of the keys written (hashed and sorted chunk by chunk
+on a background thread) prove there are no keys repeated *inside* the file; only otherwise are
+they counted exactly on the staged Parquet and, when there are some, the staged files rewritten
+with one row per key. The bad rows get their messages from the SQL form of the rules
+(``errors_sql``).
 
 The raw rows live only in memory (Arrow buffers and the in-memory DuckDB, whose spilling to
 disk is switched off by :func:`connect`): direct PII never reaches a temporary file.
@@ -106,8 +108,9 @@ def _use_jemalloc() -> None:
     faults them in again (10M-row file: docs/benchmarks.md, "Ingestion")."""
     if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
         return
-    # (its page retention is set in ``sightline/__init__.py``; each run releases the pages)
-    with contextlib.suppress(NotImplementedError):  # a pyarrow built without jemalloc
+    # (its page retention is set in ``sightline/__init__.py``; each run releases the pages;
+    # a pyarrow built without jemalloc keeps its default pool)
+    if "jemalloc" in pa.supported_memory_backends():
         pa.set_memory_pool(pa.jemalloc_memory_pool())
 
 
