@@ -5,6 +5,12 @@ millions of customers are quick to set up: transactions replay a pool of realist
 (taken from a small ``sightline synth`` run: card purchases, ACH loan payments, payroll, P2P…)
 over random customers and days; customers and one account snapshot per customer complete it.
 
+Each customer has a *basket* (``--basket``, default 40) of pool descriptors drawn from its ucic,
+and its transactions draw from that basket, as members return to the same shops, lenders and
+payers. ``--basket 0`` draws every transaction from the whole pool (the benchmark before
+2026-11-23): at 100 transactions a customer that made every member pay a dozen lenders and shop
+at a hundred merchants, so the number of assignments grew with the transactions per customer.
+
     .venv/bin/python benchmarks/kli_refresh.py --customers 100000 --transactions 1000000
     .venv/bin/python benchmarks/kli_refresh.py --customers 1000000 --transactions 10000000
 
@@ -59,8 +65,12 @@ def descriptor_pool(work: Path) -> Path:
 
 
 def write_lake(lake: Path, pool: Path, customers: int, txns: int, *, day_only: date | None,
-               run_id: str, seed: int, threads: int) -> None:  # fmt: skip
-    """Raw transactions (all days, or one day), plus customers and accounts when full."""
+               run_id: str, seed: int, threads: int, basket: int) -> None:  # fmt: skip
+    """Raw transactions (all days, or one day), plus customers and accounts when full.
+
+    With ``basket`` > 0 a customer's transactions draw from its own ``basket`` pool descriptors
+    (a function of the ucic alone, so the day file's draws match the lake's).
+    """
     con = duckdb.connect(config={"threads": threads, "memory_limit": "8GB"})
     con.execute("SELECT setseed(?)", [seed / 1000])
     (n_pool,) = con.execute("SELECT count(*) FROM read_parquet(?)", [str(pool)]).fetchone()  # type: ignore[misc]
@@ -69,6 +79,11 @@ def write_lake(lake: Path, pool: Path, customers: int, txns: int, *, day_only: d
         f"DATE '{END.isoformat()}' - CAST(hash(r * 7 + {seed}) % {DAYS} AS INTEGER)"
     )  # fmt: skip
     cust = f"hash(r * 13 + {seed}) % {customers}"
+    pid = (
+        f"hash(({cust}) * {basket} + hash(r * 17 + {seed}) % {basket}) % {n_pool}"
+        if basket > 0
+        else f"hash(r * 31 + {seed}) % {n_pool}"
+    )
     tx_dir = lake / "transactions" / f"partner={PARTNER}"
     tx_dir.mkdir(parents=True, exist_ok=True)
     con.execute(
@@ -85,7 +100,7 @@ def write_lake(lake: Path, pool: Path, customers: int, txns: int, *, day_only: d
                  TIMESTAMPTZ '{now.isoformat()}' AS ingested_at,
                  {day_expr} AS date
           FROM range({txns}) t(r)
-          JOIN read_parquet('{pool}') p ON p.pid = hash(r * 31 + {seed}) % {n_pool}
+          JOIN read_parquet('{pool}') p ON p.pid = {pid}
         ) TO '{tx_dir}' (FORMAT parquet, PARTITION_BY (date), FILENAME_PATTERN '{run_id}-{{i}}',
                          OVERWRITE_OR_IGNORE true, COMPRESSION zstd)
         """
@@ -131,13 +146,17 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=None,
                     help="Work directory; a lake already written there is reused.")  # fmt: skip
     ap.add_argument("--keep", action="store_true", help="Keep the work directory.")
+    ap.add_argument("--basket", type=int, default=40,
+                    help="Pool descriptors a customer (0: the whole pool).")  # fmt: skip
     args = ap.parse_args()
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="kli-refresh-"))
     work.mkdir(parents=True, exist_ok=True)
     settings = Settings(env="development", data_dir=work / "data", log_level="WARNING")
     url = settings.resolved_database_url
-    reuse = (work / "lake-done").exists()
+    shape = f"customers={args.customers} transactions={args.transactions} basket={args.basket}"
+    done = work / "lake-done"
+    reuse = done.exists() and done.read_text().strip() == shape
     if not reuse:
         shutil.rmtree(settings.data_dir, ignore_errors=True)
     # a fresh serving DB every run: the full refresh is the partner's first publication
@@ -153,8 +172,8 @@ def main() -> None:
         t0 = time.perf_counter()
         pool = descriptor_pool(work)
         write_lake(settings.lake_dir, pool, args.customers, args.transactions, day_only=None,
-                   run_id="full", seed=1, threads=args.threads)  # fmt: skip
-        (work / "lake-done").write_text("ok")
+                   run_id="full", seed=1, threads=args.threads, basket=args.basket)  # fmt: skip
+        done.write_text(shape)
         print(f"lake written in {time.perf_counter() - t0:.1f}s "
               f"({args.customers:,} customers, {args.transactions:,} transactions)")  # fmt: skip
     else:
@@ -184,7 +203,7 @@ def main() -> None:
     day = END + timedelta(days=1)
     daily = max(1, args.transactions // DAYS)
     write_lake(settings.lake_dir, pool, args.customers, daily, day_only=day,
-               run_id="day1", seed=2, threads=args.threads)  # fmt: skip
+               run_id="day1", seed=2, threads=args.threads, basket=args.basket)  # fmt: skip
     started = time.perf_counter()
     inc = run_refresh(settings, sessions, PARTNER, as_of=day, engine=duck())
     inc_wall = time.perf_counter() - started
