@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -447,3 +448,66 @@ def test_answers_reused_across_batches(
     monkeypatch.setattr(batch, "ANSWER_CACHE_MAX", 0)
     enrich_lake(lake_settings, "acme", dates=["2026-11-02"], enricher=engine)
     assert len(calls) == len(DESCRIPTORS) - 1
+
+
+def test_keys_enriched_on_forked_cores_give_the_same_answers(
+    lake_settings: Settings, tiny: Enricher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above PARALLEL_MIN_KEYS new keys, shares go to forked children: the files are the same
+    as one core's, the progress ends at the total, and a child that dies has its share done in
+    the parent."""
+    folder = lake_settings.lake_dir / "transactions" / "partner=acme" / "date=2026-11-01"
+    folder.mkdir(parents=True)
+    tags = [f"{chr(65 + n // 26)}{chr(65 + n % 26)}Q" for n in range(40)]  # keys drop digits
+    rows = [(f"{d} {tag}", direction) for tag in tags for d, direction, _ in DESCRIPTORS]
+    rows += [(d, direction) for d, direction, _ in _context_rows()]
+    n = len(rows)
+    pq.write_table(
+        pa.table(
+            {
+                "txn_id": [f"t{i}" for i in range(n)],
+                "ucic": [f"C{i % 7}" for i in range(n)],
+                "description": [r[0] for r in rows],
+                "direction": [r[1] for r in rows],
+            }
+        ),
+        folder / "r1-0.parquet",
+    )
+
+    def run(min_keys: int) -> tuple[pa.Table, list[tuple[int, int]]]:
+        batch._answers.pop(tiny, None)  # every key new again
+        monkeypatch.setattr(batch, "PARALLEL_MIN_KEYS", min_keys)
+        seen: list[tuple[int, int]] = []
+        stats = enrich_lake(
+            lake_settings,
+            "acme",
+            enricher=tiny,
+            threads=2,
+            progress=lambda d, t: seen.append((d, t)),
+        )
+        assert stats.rows == n
+        return read_enriched(lake_settings, "acme"), seen
+
+    calls: list[str] = []  # keys enriched in this process (a child's calls stay in the child)
+    original = tiny.enrich_key
+
+    def counting(key: str, *args: str | None) -> object:
+        calls.append(key)
+        return original(key, *args)
+
+    monkeypatch.setattr(tiny, "enrich_key", counting)
+    one_core, _ = run(10**9)
+    keys = len(calls)
+    calls.clear()
+    forked, progress = run(4)
+    assert progress[-1][0] == progress[-1][1] == keys > 100
+    assert 0 < len(calls) <= keys // 2 + 1
+    assert forked.equals(one_core)
+
+    def dies(*args: object) -> None:
+        os._exit(3)
+
+    monkeypatch.setattr(batch, "_child_share", dies)
+    calls.clear()
+    assert run(4)[0].equals(one_core)
+    assert len(calls) == keys

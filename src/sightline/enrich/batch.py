@@ -31,6 +31,7 @@ the new ones are in place (a crash in between is repaired by the next run; see
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 import re
 import shutil
@@ -42,6 +43,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -149,11 +152,13 @@ def _build_mapping(
     progress: Progress | None,
     *,
     temp: bool = True,
+    workers: int | None = None,
 ) -> _Mapping:
     """Steps 1–3 of the stage: the distinct raw lines of ``source``, their keys, each key
     enriched once, and the map raw line → answer (columns ``_sl_m_<raw column>`` and
     ``_sl_m_<field>``), materialised as a table of ``con`` (a temp table, or with
-    ``temp=False`` a table other cursors of the same database can read)."""
+    ``temp=False`` a table other cursors of the same database can read). The keys not answered
+    before are enriched on ``workers`` cores (default: all of them)."""
     columns = list(source.columns)
     if description not in columns:
         raise BadRequest(
@@ -184,7 +189,10 @@ def _build_mapping(
     rows = int(total) if total is not None and total == total else 0
     # 3. each distinct key enriched once, in Python; the answers as a dictionary-typed table
     answers = _dictionary_table(
-        con, "_sl_answers", _enrich_groups(engine, groups, progress), enum=rows >= ENUM_MIN_ROWS
+        con,
+        "_sl_answers",
+        _enrich_groups(engine, groups, progress, workers=workers or os.cpu_count() or 1),
+        enum=rows >= ENUM_MIN_ROWS,
     )
     preds = [keyed[_KEY] == answers[_KEY]]
     preds += [keyed[c].identical_to(answers[c]) for c in group_cols[1:]]
@@ -283,25 +291,105 @@ def _answer_cache(engine: Enricher) -> dict[AnswerKey, tuple[Any, ...]]:
         return memo
 
 
-def _enrich_groups(engine: Enricher, groups: pa.Table, progress: Progress | None) -> pa.Table:
-    answers: list[tuple[Any, ...]] = []
+PARALLEL_MIN_KEYS = 4_000
+"""A batch with at least this many descriptors not answered before enriches them on every core:
+the engine is Python (one core), so the others run forked copies of the process, each on its
+share of the keys (:func:`_enrich_keys`). Below this, forking costs more than it saves."""
+
+
+def _enrich_one_share(
+    engine: Enricher, todo: list[AnswerKey], report: Callable[[int], None] | None = None
+) -> list[tuple[Any, ...]]:
+    out = []
+    step = max(1, len(todo) // 100)
+    for i, (key, direction, mcc, category, channel) in enumerate(todo):
+        r = engine.enrich_key(key, direction, mcc, category, channel)
+        out.append(tuple(getattr(r, f) for f in FIELDS))
+        if report is not None and i % step == 0:
+            report(i + 1)
+    return out
+
+
+def _reporter(progress: Progress | None, total: int, shares: int) -> Callable[[int], None] | None:
+    """Progress of one share of ``shares`` as (about) the whole batch's."""
+    if progress is None:
+        return None
+    return lambda done: progress(min(total, done * shares), total)
+
+
+def _child_share(engine: Enricher, todo: list[AnswerKey], conn: Connection) -> None:
+    """In a forked child: its share of the keys, sent back to the parent."""
+    try:
+        conn.send(_enrich_one_share(engine, todo))
+    finally:
+        conn.close()
+
+
+def _enrich_keys(
+    engine: Enricher, todo: list[AnswerKey], workers: int, progress: Progress | None
+) -> list[tuple[Any, ...]]:
+    """``todo`` enriched, in order: with ``workers`` > 1 and enough keys, shares of them in
+    forked children while this process does the first share. A child that fails has its share
+    done here instead (same answers, one core)."""
+    total = len(todo)
+    workers = min(workers, max(1, total // (PARALLEL_MIN_KEYS // 2)))
+    if workers < 2 or "fork" not in mp.get_all_start_methods():
+        out = _enrich_one_share(engine, todo, _reporter(progress, total, 1))
+        if progress is not None and total:
+            progress(total, total)
+        return out
+    ctx = mp.get_context("fork")
+    size = -(-total // workers)
+    shares = [todo[i : i + size] for i in range(0, total, size)]
+    children: list[tuple[BaseProcess, Connection] | None] = []
+    for share in shares[1:]:
+        receive, send = ctx.Pipe(duplex=False)
+        try:
+            child = ctx.Process(target=_child_share, args=(engine, share, send), daemon=True)
+            child.start()
+        except OSError:  # no process to spare: done here
+            receive.close()
+            send.close()
+            children.append(None)
+            continue
+        send.close()
+        children.append((child, receive))
+    out = _enrich_one_share(engine, shares[0], _reporter(progress, total, len(shares)))
+    for share, started in zip(shares[1:], children, strict=True):
+        answers: list[tuple[Any, ...]] | None = None
+        if started is not None:
+            try:
+                answers = started[1].recv()
+            except (EOFError, OSError):
+                answers = None
+            finally:
+                started[1].close()
+                started[0].join()
+        if answers is None or len(answers) != len(share):
+            answers = _enrich_one_share(engine, share)
+        out.extend(answers)
+        if progress is not None:
+            progress(len(out), total)
+    return out
+
+
+def _enrich_groups(
+    engine: Enricher, groups: pa.Table, progress: Progress | None, *, workers: int = 1
+) -> pa.Table:
     keys = groups.column(_KEY).to_pylist()
     context = [groups.column(f"_sl_{n}").to_pylist() for n in CONTEXT_COLUMNS]
-    total = len(keys)
-    step = max(1, total // 100)
     memo = _answer_cache(engine)
-    for i, (key, direction, mcc, channel, trans_category) in enumerate(
-        zip(keys, *context, strict=True)
-    ):
+    known: list[AnswerKey] = []
+    for key, direction, mcc, channel, trans_category in zip(keys, *context, strict=True):
         category = trans_category if trans_category in ("olb", "pos", "other") else None
-        known: AnswerKey = (key, direction, mcc, category, channel)
-        values = memo.get(known)
-        if values is None:
-            r = engine.enrich_key(key, direction, mcc, category, channel)
-            values = memo[known] = tuple(getattr(r, f) for f in FIELDS)
-        answers.append(values)
-        if progress is not None and (i % step == 0 or i == total - 1):
-            progress(i + 1, total)
+        known.append((key, direction, mcc, category, channel))
+    # the groups are distinct lines, but two may clean to the same (key, context)
+    todo = list(dict.fromkeys(k for k in known if k not in memo))
+    for k, values in zip(todo, _enrich_keys(engine, todo, workers, progress), strict=True):
+        memo[k] = values
+    answers = [memo[k] for k in known]
+    if progress is not None and not todo:
+        progress(len(known), len(known))
     arrays = {c: groups.column(c) for c in groups.column_names}
     columns = list(zip(*answers, strict=True)) if answers else [() for _ in FIELDS]
     for f, values in zip(FIELDS, columns, strict=True):
@@ -549,7 +637,13 @@ def enrich_lake(
         if "partner" in tx.columns:  # the hive folder name; partner_id is the column
             tx = tx.drop("partner")
         mapping = _build_mapping(
-            con, tx, "description", enricher or default_enricher(), progress, temp=False
+            con,
+            tx,
+            "description",
+            enricher or default_enricher(),
+            progress,
+            temp=False,
+            workers=threads,
         )
         staging.mkdir(parents=True, exist_ok=True)
         _write_dates(con.con, mapping, union, folders, staging, run_id, threads, order_by_ucic)
