@@ -200,3 +200,76 @@ def test_refreshes_of_one_partner_never_overlap(tmp_path: Path) -> None:
     assert order == ["first done", "second"]
     with partner_lock(settings, "acme"), partner_lock(settings, "globex"):
         pass  # other partners are independent
+
+
+def test_recorded_duration_includes_the_commit_and_the_purge(
+    settings: Settings, context: AppContext, acme: PartnerKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The publication and the ``succeeded`` row commit together; the duration stored after
+    them covers the commit and the purge (a slow purge shows in it), and a failure after the
+    commit leaves the refresh succeeded."""
+    from sightline.insights import publish
+
+    smallfi.build(settings.lake_dir)
+    real_purge = publish.purge_stale_generations
+    seen: list[str | None] = []
+
+    def slow_purge(session: object, partner_id: str) -> None:
+        # the publication is committed when the purge starts: another session sees it
+        with db.transaction(context.sessions) as other:
+            seen.append(other.execute(select(KliRefresh.status)).scalar_one())
+        time.sleep(0.4)
+        real_purge(session, partner_id)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(publish, "purge_stale_generations", slow_purge)
+    result = run_refresh(settings, context.sessions, "acme", enrich=None)
+    (row,) = log_rows(context)
+    assert seen == ["succeeded"]
+    assert row.status == "succeeded" and row.duration_seconds == result.duration_seconds
+    assert row.detail is not None
+    timings = row.detail["timings"]
+    assert timings["purge"] >= 0.4 and "commit" in timings
+    assert result.duration_seconds >= sum(timings.values()) - 0.01
+    assert row.detail["scope"] is None and row.detail["unmapped_keys"] >= 0
+
+    def broken_purge(session: object, partner_id: str) -> None:
+        # the publish purges too before it writes; fail only the purge after the commit
+        if [r.status for r in log_rows(context)] == ["succeeded", "succeeded"]:
+            raise RuntimeError("purge failed")
+        real_purge(session, partner_id)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(publish, "purge_stale_generations", broken_purge)
+    with pytest.raises(RuntimeError, match="purge failed"):
+        run_refresh(settings, context.sessions, "acme", full=True, enrich=None)
+    assert [r.status for r in log_rows(context)] == ["succeeded", "succeeded"]
+
+
+def test_footer_answers_are_cached_per_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sightline.insights import refresh
+
+    lake = tmp_path / "lake"
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    row = txn("X", "u3", smallfi.d(2), 1.0)
+    write_feed(lake, "transactions", "acme", [row], run_id="fixed", ingested_at=t0)
+    reads: list[Path] = []
+    real = refresh._read_max_ingested
+
+    def counting(path: Path) -> datetime | None:
+        reads.append(path)
+        return real(path)
+
+    monkeypatch.setattr(refresh, "_read_max_ingested", counting)
+    assert lake_watermark(lake, "acme") == t0.replace(tzinfo=None)
+    assert lake_watermark(lake, "acme") == t0.replace(tzinfo=None)
+    assert len(reads) == 1  # the second pass only stats the file
+    # a new file is read, and so is a file replaced under the same name (new mtime)
+    t1 = t0 + timedelta(hours=1)
+    write_feed(lake, "transactions", "acme", [txn("Y", "u4", smallfi.d(1), 1.0)], ingested_at=t1)
+    assert lake_watermark(lake, "acme") == t1.replace(tzinfo=None)
+    assert len(reads) == 2
+    t2 = t1 + timedelta(hours=1)
+    write_feed(lake, "transactions", "acme", [row], run_id="fixed", ingested_at=t2)
+    assert lake_watermark(lake, "acme") == t2.replace(tzinfo=None)
+    assert len(reads) == 3
