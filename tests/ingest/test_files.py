@@ -451,3 +451,44 @@ def test_each_run_hands_its_memory_back(
     failed = ingest(context, settings, "transactions", bad)  # every row refused
     assert (ok.status, failed.status) == ("succeeded", "failed")
     assert len(calls) == 2
+
+
+def test_the_collector_is_paused_during_a_run_and_restored(
+    tmp_path: Path,
+    context: AppContext,
+    settings: Settings,
+    customers: service.RunSummary,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Python's cyclic collector is off while a run works (it walked every live object ~800
+    times per 10M rows) and back on after it, when the run fails too; a process that had
+    switched it off keeps it off."""
+    import gc
+
+    from sightline.ingest import pipeline
+
+    seen: list[bool] = []
+    load_known = pipeline.Pipeline._load_known
+
+    def spy(self: pipeline.Pipeline) -> None:
+        seen.append(gc.isenabled())
+        load_known(self)
+
+    monkeypatch.setattr(pipeline.Pipeline, "_load_known", spy)
+    assert gc.isenabled()
+    ok = ingest(context, settings, "transactions", write_csv(tmp_path / "t.csv", [make_txn()]))
+    bad = write_csv(tmp_path / "bad.csv", [make_txn(txn_id="b1", amount="twelve")])
+    failed = ingest(context, settings, "transactions", bad)
+    assert (ok.status, failed.status, seen, gc.isenabled()) == (
+        "succeeded",
+        "failed",
+        [False] * 2,
+        True,
+    )
+    gc.disable()
+    try:
+        again = write_csv(tmp_path / "again.csv", [make_txn(txn_id="t2")])
+        assert ingest(context, settings, "transactions", again).status == "succeeded"
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
