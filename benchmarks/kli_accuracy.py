@@ -27,6 +27,7 @@ from sightline.config import Settings
 from sightline.ingest import service as ingest
 from sightline.ingest.schemas import FEEDS
 from sightline.insights.refresh import run_refresh
+from sightline.insights.repository import Db, current_assignments
 from sightline.partners import service as partners
 from sightline.store import db
 from sightline.synth.generator import SynthConfig, generate
@@ -92,15 +93,7 @@ def main() -> None:
 
     tax = load_taxonomy()
     with db.transaction(sessions) as s:
-        rows = s.execute(
-            text(
-                "SELECT a.ucic, a.kli_code, a.evidence FROM kli_assignments a"
-                " JOIN kli_publications p"
-                " ON p.partner_id = a.partner_id AND p.generation = a.generation"
-                " WHERE a.partner_id = :p"
-            ),
-            {"p": PARTNER},
-        ).all()
+        rows = [(u, c, ev) for u, c, _, _, _, ev in current_assignments(Db.of(s), PARTNER)]
     keys = [(u, tax.get(int(c)).key) for u, c, _ in rows if int(c) in tax]
     evidence = {(u, tax.get(int(c)).key): e for u, c, e in rows if int(c) in tax}
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import functools
+import itertools
 import resource
 import sqlite3
 import threading
@@ -37,29 +38,39 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sightline.insights import publish
+from sightline.insights import publish, repository
 from sightline.partners import service as partners
 from sightline.store import db
 
 PARTNER = "scale"
 TIMES: dict[str, float] = {}
 STEPS = (
-    "_prepare", "_check_codes", "_read_old", "_stage_ucics", "diff", "_load_rows", "_history",
-    "full_counts", "count_delta", "_add_counts", "_distinct",
+    "_prepare", "_check_codes", "_read_old", "_stage_ucics", "diff", "_pack_slice", "_load_sets",
+    "_history", "full_counts", "count_delta", "_add_counts",
 )  # fmt: skip
 
 
 def export(serving_db: Path, out: Path) -> None:
     con = sqlite3.connect(f"file:{serving_db}?mode=ro", uri=True)
-    cur = con.execute(
-        "SELECT ucic, kli_code, strength, evidence FROM kli_assignments a JOIN kli_publications p"
-        " USING (partner_id, generation) WHERE a.partner_id = ? ORDER BY ucic, kli_code",
-        (PARTNER,),
-    )
+    tables = {name for (name,) in con.execute("SELECT name FROM sqlite_master")}
+    if "kli_assignments" in tables:  # a serving DB from before migration kli_0002
+        cur = con.execute(
+            "SELECT ucic, kli_code, strength, evidence FROM kli_assignments a"
+            " JOIN kli_publications p USING (partner_id, generation) WHERE a.partner_id = ?"
+            " ORDER BY ucic, kli_code",
+            (PARTNER,),
+        )
+        rows_of: Any = iter(lambda: cur.fetchmany(500_000), [])
+    else:
+        every = repository.current_assignments(repository.Db(con, "sqlite"), PARTNER)
+        rows_of = (
+            [(u, c, st, ev) for u, c, _, _, st, ev in chunk]
+            for chunk in iter(lambda: list(itertools.islice(every, 500_000)), [])
+        )
     names = ["ucic", "kli_code", "strength", "evidence"]
     types = [pa.string(), pa.int64(), pa.float64(), pa.string()]
     with pq.ParquetWriter(out, pa.schema(list(zip(names, types, strict=True)))) as writer:
-        while rows := cur.fetchmany(500_000):
+        for rows in rows_of:
             cols = list(zip(*rows, strict=True))
             arrays = [pa.array(c, t) for c, t in zip(cols, types, strict=True)]
             writer.write_batch(pa.record_batch(arrays, names=names))

@@ -40,7 +40,7 @@ def _current(
     with context.sessions() as s:
         d = repo.Db.of(s)
         for (ucic,) in d.fetch(
-            "SELECT DISTINCT ucic FROM kli_assignments WHERE partner_id = ?", (partner,)
+            "SELECT DISTINCT ucic FROM kli_assignment_sets WHERE partner_id = ?", (partner,)
         ):
             out[ucic] = {
                 code: (repo.iso(f), repo.iso(la), st)
@@ -144,9 +144,7 @@ def test_incremental_replaces_only_given_customers(context: AppContext, acme: Pa
     assert now["c2"][CHECKING] == ("2026-10-01", "2026-10-01", None)  # untouched
     # incremental counts equal counts recomputed from scratch
     with context.sessions() as s:
-        rows = repo.Db.of(s).fetch(
-            "SELECT ucic, kli_code FROM kli_assignments WHERE partner_id = 'acme'"
-        )
+        rows = list(repo.current_assignments(repo.Db.of(s), "acme"))
     table = pa.table(
         {"ucic": [r[0] for r in rows], "kli_code": pa.array([r[1] for r in rows], pa.int64())}
     )
@@ -165,7 +163,7 @@ def test_readers_see_old_set_until_commit(
     )
     reader = create_engine(url)
     query = text(
-        "SELECT count(*) FROM kli_assignments a JOIN kli_publications p"
+        "SELECT count(*) FROM kli_assignment_sets a JOIN kli_publications p"
         " ON p.partner_id = a.partner_id AND p.generation = a.generation"
         " WHERE a.partner_id = 'acme'"
     )
@@ -257,12 +255,7 @@ def test_bulk_load_keeps_every_value_in_and_out_of_key_order(
             )
         assert summary.total_assignments == 250 and summary.total_customers == 125
     with context.sessions() as s:
-        got = repo.Db.of(s).fetch(
-            "SELECT ucic, kli_code, first_assigned, last_assigned, strength, evidence"
-            " FROM kli_assignments a JOIN kli_publications p USING (partner_id, generation)"
-            " WHERE a.partner_id = ? ORDER BY ucic, kli_code",
-            ("acme",),
-        )
+        got = list(repo.current_assignments(repo.Db.of(s), "acme"))
     assert [(u, c, repo.iso(f), repo.iso(la), st, ev) for u, c, f, la, st, ev in got] == [
         (u, c, "2026-10-01", "2026-11-01", st, ev) for u, c, st, ev in sorted(rows)
     ]

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from sightline.api.context import AppContext
+from sightline.insights import publish
 from sightline.insights import repository as repo
 from sightline.insights.private import PRIVATE_CODE_BASE
 from sightline.insights.publish import full_counts, publish_assignments
@@ -94,12 +95,8 @@ def _publish(context: AppContext, table: pa.Table, day: dt.date, *, full: bool) 
 
 def _stored(context: AppContext) -> dict[tuple[str, int], tuple[str | None, str | None]]:
     with context.sessions() as s:
-        rows = repo.Db.of(s).fetch(
-            "SELECT ucic, kli_code, first_assigned, last_assigned FROM kli_assignments a"
-            " JOIN kli_publications p USING (partner_id, generation) WHERE a.partner_id = ?",
-            ("acme",),
-        )
-    return {(u, int(c)): (repo.iso(f), repo.iso(la)) for u, c, f, la in rows}
+        rows = list(repo.current_assignments(repo.Db.of(s), "acme"))
+    return {(u, int(c)): (repo.iso(f), repo.iso(la)) for u, c, f, la, _, _ in rows}
 
 
 def test_first_dates_carried_for_awkward_ids_full_and_incremental(
@@ -163,3 +160,158 @@ def test_incremental_after_a_private_kli_was_deleted(context: AppContext, acme: 
     assert counts[PRIVATE_CODE_BASE] == (1, 1)  # v2 still holds it until recomputed
     assert counts[CHECKING] == (1, 1)
     assert set(_stored(context)) == {("v1", CHECKING), ("v2", PRIVATE_CODE_BASE)}
+
+
+def _rows_table(rows: list[tuple[str, int, float | None, str | None]]) -> pa.Table:
+    return pa.table(
+        {
+            "ucic": pa.array([r[0] for r in rows], pa.string()),
+            "kli_code": pa.array([r[1] for r in rows], pa.int64()),
+            "strength": pa.array([r[2] for r in rows], pa.float64()),
+            "evidence": pa.array([r[3] for r in rows], pa.string()),
+        }
+    )
+
+
+# evidence texts the packed format must give back byte for byte: separators of the klis text,
+# multi-byte characters (lengths are UTF-8 bytes), empty and null
+EVIDENCE = ['{"a":1}', "x,y\nz", "ünï€𝄞", "", None, '{"t":["T1","T2"]}' * 20]
+STRENGTHS = [None, 0.1, 1.0, 1 / 3, 1e-300, 123456789.125, -0.0]
+
+
+def test_packed_sets_keep_every_value_across_slices(
+    context: AppContext, acme: PartnerKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slices of a few rows (customers never split), awkward ids, every kind of evidence and
+    strength: what is read back (assignments, evidence, first dates after an incremental) is
+    exactly what was published."""
+    monkeypatch.setattr(publish, "PACK_ROWS", 5)
+    codes = sorted([CHECKING, P2P, CONSUMER_MORTGAGE_LOAN])
+    rows = []
+    for i, ucic in enumerate(sorted(AWKWARD + [f"c{n}" for n in range(7)])):
+        for j, code in enumerate(codes[: 1 + (i % 3)]):
+            rows.append((ucic, code, STRENGTHS[(i + j) % 7], EVIDENCE[(i * 2 + j) % 6]))
+    _publish(context, _rows_table(rows), D1, full=True)
+    with context.sessions() as s:
+        d = repo.Db.of(s)
+        got = [
+            (u, c, f, repo.iso(la), st, ev)
+            for u, c, f, la, st, ev in repo.current_assignments(d, "acme")
+        ]
+        evidence = {(u, c): repo.evidence(d, "acme", u, c) for u, c, _, _ in rows}
+    assert got == [(u, c, "2026-10-01", "2026-10-01", st, ev) for u, c, st, ev in rows]
+    assert all(isinstance(st, float) or st is None for *_, st, _ in got)
+    assert evidence == {(u, c): ev for u, c, _, ev in rows}
+
+    # incremental: one awkward customer gains a KLI, one loses all (marker), one is new
+    inc = [("a,b", code, 0.5, "ünï") for code in codes] + [("zz", P2P, None, None)]
+    marker = _rows_table([("new\nline", None, None, None)])  # type: ignore[list-item]
+    _publish(context, pa.concat_tables([_rows_table(inc), marker]), D2, full=False)
+    expected = {
+        (u, c): ("2026-10-01", "2026-10-01", st, ev)
+        for u, c, st, ev in rows
+        if u not in {"a,b", "new\nline"}
+    }
+    held_before = {c for u, c, _, _ in rows if u == "a,b"}
+    for u, c, st, ev in inc:
+        first = "2026-10-01" if u == "a,b" and c in held_before else "2026-11-01"
+        expected[(u, c)] = (first, "2026-11-01", st, ev)
+    with context.sessions() as s:
+        got = list(repo.current_assignments(repo.Db.of(s), "acme"))
+    assert {(u, c): (repo.iso(f), repo.iso(la), st, ev) for u, c, f, la, st, ev in got} == (
+        expected
+    )
+    assert [(u, c) for u, c, *_ in got] == sorted(expected)
+
+
+def test_holders_same_with_and_without_the_sql_prefilter(
+    context: AppContext, acme: PartnerKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The customers holding any of some codes, paged: the LIKE prefilter (a code at the start
+    of a line, not inside another code or a date) answers as Python's own filter does."""
+    codes = [CHECKING, P2P, CONSUMER_MORTGAGE_LOAN]
+    rows = [
+        (f"h{i:03d}", code, (i % 4) / 4 or None, None)
+        for i in range(60)
+        for code in codes
+        if (i + code) % 3
+    ]
+    day = {u: D1 for u, *_ in rows}
+    _publish(context, _rows_table(rows), D1, full=True)
+    later = [r for r in rows if r[0] < "h020"]
+    _publish(context, _rows_table(later), D2, full=False)
+    day.update({u: D2 for u, *_ in later})
+
+    def pages(wanted: list[int]) -> list[repo.Row]:
+        out: list[repo.Row] = []
+        after = ""
+        with context.sessions() as s:
+            while page := repo.holders(repo.Db.of(s), "acme", wanted, after=after, limit=7):
+                out += [(u, repo.iso(f), repo.iso(la), st) for u, f, la, st in page]
+                after = page[-1][0]
+        return out
+
+    for wanted in ([P2P], [CHECKING, CONSUMER_MORTGAGE_LOAN], codes, [12345]):
+        expected = []
+        for ucic in sorted({u for u, *_ in rows}):
+            mine = [r for r in rows if r[0] == ucic and r[1] in wanted]
+            if mine:
+                values = [r[2] for r in mine if r[2] is not None]
+                expected.append(
+                    # first dates carried over: the incremental only republished pairs
+                    (ucic, D1.isoformat(), day[ucic].isoformat(), max(values, default=None))
+                )
+        first = pages(wanted)
+        monkeypatch.setattr(repo, "HOLDER_PREFILTER_CODES", 0)
+        assert pages(wanted) == first == expected
+        monkeypatch.undo()
+
+
+def test_migration_carries_assignments_both_ways(database_url: str) -> None:
+    """kli_0001's one row per KLI → kli_0002's one row per customer and back, every value kept
+    (two partners, two generations, awkward ids and evidence)."""
+    db.downgrade(database_url, "kli_0001")
+    engine = db.make_engine(database_url)
+    rows = [
+        ("acme", 1, "a,b", CHECKING, "2026-09-01", "2026-10-01", 0.25, '{"n":"ü"}'),
+        ("acme", 1, "a,b", P2P, "2026-10-01", "2026-10-01", None, None),
+        ("acme", 1, "new\nline", P2P, "2026-10-01", "2026-10-01", 1 / 3, "x,y\nz"),
+        ("acme", 2, "a,b", P2P, "2026-10-01", "2026-11-01", None, ""),
+        ("globex", 1, "a,b", CONSUMER_MORTGAGE_LOAN, "2026-08-01", "2026-10-01", 2.0, "{}"),
+    ]
+    select = text(
+        "SELECT partner_id, generation, ucic, kli_code, first_assigned, last_assigned, strength,"
+        " evidence FROM kli_assignments ORDER BY partner_id, generation, ucic, kli_code"
+    )
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO kli_assignments VALUES (:p, :g, :u, :c, :f, :la, :s, :e)"
+                if database_url.startswith("sqlite")
+                else "INSERT INTO kli_assignments VALUES (:p, :g, :u, :c, CAST(:f AS date),"
+                " CAST(:la AS date), :s, :e)"
+            ),
+            [dict(zip(("p", "g", "u", "c", "f", "la", "s", "e"), r, strict=True)) for r in rows],
+        )
+    engine.dispose()
+    db.upgrade(database_url)
+    engine = db.make_engine(database_url)
+    with engine.connect() as conn:
+        sets = conn.execute(
+            text("SELECT partner_id, generation, ucic, klis FROM kli_assignment_sets")
+        ).all()
+    assert len(sets) == 4
+    assert ("acme", 1, "a,b", f"{CHECKING},2026-09-01,0.25,10\n{P2P},2026-10-01,,") in [
+        tuple(r) for r in sets
+    ]
+    engine.dispose()
+    db.downgrade(database_url, "kli_0001")
+    engine = db.make_engine(database_url)
+    with engine.connect() as conn:
+        back = [
+            (p, g, u, c, repo.iso(f), repo.iso(la), s, e)
+            for p, g, u, c, f, la, s, e in conn.execute(select).all()
+        ]
+    engine.dispose()
+    assert back == sorted(rows)
+    db.upgrade(database_url)

@@ -3,16 +3,16 @@
 Assignments are stored per *generation*: a full refresh writes a new generation next to the
 current one and then moves the partner's pointer in ``kli_publications`` — readers always join
 through that pointer, so they see either the old set or the new one, never a mix. The large
-tables carry no foreign keys and no secondary index (bulk loads of tens of millions of rows; each
-index costs more than the load itself) and, on SQLite, are ``WITHOUT ROWID`` tables clustered on
-their primary key: the one-customer lookup reads a single contiguous key range.
+tables carry no foreign keys and no secondary index (bulk loads of millions of rows; each index
+costs more than the load itself). The assignments are stored one row per customer
+(``kli_assignment_sets``): the one-customer lookup is one primary-key seek.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, Date, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sightline.store.base import Base, utcnow
@@ -36,20 +36,31 @@ class KliPublication(Base):
     assignments: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class KliAssignment(Base):
-    __tablename__ = "kli_assignments"
+class KliAssignmentSet(Base):
+    """Every KLI one customer holds in one generation: one row per customer, not per assignment.
+
+    A publish writes and reads whole customers (a full one every customer, an incremental one
+    the customers of the day's file), so one row each is ~12x fewer rows to insert, look up,
+    compare and delete than one row per (customer, KLI) — the per-row cost, not the bytes, set
+    the publish time (docs/benchmarks.md, "KLI refresh"). Formats (built in bulk by
+    ``publish.pack``, read by ``repository``):
+
+    - ``klis``: one line per KLI in ``kli_code`` order, ``kli_code,first_assigned,strength,
+      evidence_bytes`` (ISO date; strength as the shortest text that reads back as the same
+      float; strength and evidence_bytes empty when null), lines joined by ``\\n``;
+    - ``evidence``: the KLIs' evidence JSON texts concatenated in the same order, each
+      ``evidence_bytes`` long in UTF-8 (null when none has evidence).
+    """
+
+    __tablename__ = "kli_assignment_sets"
 
     partner_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     generation: Mapped[int] = mapped_column(Integer, primary_key=True)
     ucic: Mapped[str] = mapped_column(String(64), primary_key=True)
-    kli_code: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    first_assigned: Mapped[date] = mapped_column(Date)
     last_assigned: Mapped[date] = mapped_column(Date)
-    strength: Mapped[float | None] = mapped_column(Float, default=None)
+    """The as-of date of the publish that last wrote the customer (every KLI of it)."""
+    klis: Mapped[str] = mapped_column(Text)
     evidence: Mapped[str | None] = mapped_column(Text, default=None)
-    """Why: the rule's evidence as compact JSON text (rule, window, counts, a few txn ids)."""
-
-    __table_args__ = ({"sqlite_with_rowid": False},)
 
 
 class KliCount(Base):

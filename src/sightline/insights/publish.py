@@ -125,65 +125,36 @@ def _check_codes(table: pa.Table, tree: Taxonomy) -> None:
 
 def _read_old(db: Db, partner_id: str, generation: int, *, only_staged: bool) -> pa.Table:
     """(ucic, kli_code, first_assigned) of the generation; with ``only_staged``, only the
-    customers in the ``kli_stage_ucics`` temp table."""
-    if db.sqlite:
-        return _read_old_sqlite(db, partner_id, generation, only_staged=only_staged)
-    source, join = (
-        ("kli_stage_ucics u CROSS JOIN kli_assignments o", "o.ucic = u.ucic AND ")
-        if only_staged
-        else ("kli_assignments o", "")
-    )
-    literal = (
-        f"SELECT o.ucic, o.kli_code, o.first_assigned FROM {source} "
-        f"WHERE {join}o.partner_id = %s AND o.generation = %s"
-    )
-    buf = io.BytesIO()
-    with (
-        db.raw.cursor() as cur,
-        cur.copy(f"COPY ({literal}) TO STDOUT WITH (FORMAT csv)", (partner_id, generation)) as cp,
-    ):
-        for chunk in cp:
-            buf.write(chunk)
-    if buf.tell() == 0:
-        return OLD_SCHEMA.empty_table()
-    buf.seek(0)
-    opts = pacsv.ConvertOptions(column_types=OLD_SCHEMA)
-    read = pacsv.ReadOptions(column_names=OLD_SCHEMA.names)
-    return pacsv.read_csv(buf, read_options=read, convert_options=opts)
+    customers in the ``kli_stage_ucics`` temp table.
 
-
-def _read_old_sqlite(db: Db, partner_id: str, generation: int, *, only_staged: bool) -> pa.Table:
-    """One row per customer instead of one per assignment: SQLite concatenates each customer's
-    ``kli_code,first_assigned`` lines (C code, in primary-key order) and Arrow's CSV reader parses
-    them, so Python handles ~12x fewer objects (12.6M rows: 25 s → 10 s)."""
+    One row per customer comes back (its ``klis`` text); Arrow's CSV reader parses the texts of
+    a batch at once and the ucic is repeated by the number of lines, so any character in a ucic
+    is safe and Python touches one object per customer."""
     # staged: the staged table drives the loop (one primary-key seek per customer; SQLite's
-    # planner otherwise scans the whole generation) and, being keyed by ucic, gives the groups
-    # in order without a sort
-    source, key = (
-        ("kli_stage_ucics u CROSS JOIN kli_assignments o", "u.ucic")
+    # planner otherwise scans the whole generation)
+    source, join = (
+        ("kli_stage_ucics u CROSS JOIN kli_assignment_sets o", "o.ucic = u.ucic AND ")
         if only_staged
-        else ("kli_assignments o", "o.ucic")
+        else ("kli_assignment_sets o", "")
     )
-    join = "o.ucic = u.ucic AND " if only_staged else ""
-    sql = (
-        f"SELECT {key}, count(*), group_concat(o.kli_code || ',' || o.first_assigned, char(10))"
-        f" FROM {source} WHERE {join}o.partner_id = ? AND o.generation = ? GROUP BY {key}"
-    )
-    read = pacsv.ReadOptions(column_names=["kli_code", "first_assigned"])
+    sql = f"SELECT o.ucic, o.klis FROM {source} WHERE {join}o.partner_id = ? AND o.generation = ?"
+    read = pacsv.ReadOptions(column_names=list(KLIS_COLUMNS))
     convert = pacsv.ConvertOptions(
-        column_types={"kli_code": pa.int64(), "first_assigned": pa.date32()}
+        column_types={"kli_code": pa.int64(), "first_assigned": pa.date32()},
+        include_columns=["kli_code", "first_assigned"],
     )
     cur = db.raw.cursor()
     batches = []
     try:
-        cur.execute(sql, (partner_id, generation))
-        while groups := cur.fetchmany(BATCH_ROWS // 10):
-            ucics, sizes, lines = zip(*groups, strict=True)
-            text = "\n".join(lines).encode()
-            parsed = pacsv.read_csv(io.BytesIO(text), read_options=read, convert_options=convert)
-            ucic = pa.array(ucics, pa.string()).take(
-                np.repeat(np.arange(len(ucics)), np.asarray(sizes, np.int64))
+        cur.execute(db.sql(sql), (partner_id, generation))
+        while customers := cur.fetchmany(BATCH_ROWS // 10):
+            ucics, klis = zip(*customers, strict=True)
+            texts = pa.array(klis, pa.string())
+            lines = pc.add(pc.count_substring(texts, "\n"), 1).to_numpy()
+            parsed = pacsv.read_csv(
+                io.BytesIO("\n".join(klis).encode()), read_options=read, convert_options=convert
             )
+            ucic = pa.array(ucics, pa.string()).take(np.repeat(np.arange(len(ucics)), lines))
             batches.extend(
                 pa.Table.from_arrays(
                     [ucic, parsed["kli_code"], parsed["first_assigned"]], schema=OLD_SCHEMA
@@ -365,86 +336,141 @@ def count_delta(new: pa.Table, old: pa.Table | None, tree: Taxonomy) -> list[tup
 
 # --- bulk writes ---------------------------------------------------------------------------------
 
-_COLUMNS = (
-    "partner_id, generation, ucic, kli_code, first_assigned, last_assigned, strength, evidence"
+KLIS_COLUMNS = ("kli_code", "first_assigned", "strength", "evidence_bytes")
+"""The fields of one line of ``kli_assignment_sets.klis`` (see ``models.py``)."""
+PACKED_SCHEMA = pa.schema(
+    [
+        pa.field("ucic", pa.string()),
+        pa.field("klis", pa.string()),
+        pa.field("evidence", pa.string()),
+    ]
 )
+PACK_ROWS = 500_000
+"""Assignments packed per slice (bounded so a slice's evidence stays far below 2 GiB)."""
 
 
-def _load_rows(
+def pack(rows: pa.Table) -> Iterator[pa.Table]:
+    """The rows (ucic, kli_code, first_assigned, strength, evidence; grouped by ucic, in code
+    order within a customer) as ``kli_assignment_sets`` rows — ucic, klis, evidence — in
+    slices of about ``PACK_ROWS`` assignments that never split a customer.
+
+    Vectorised: each line is joined element-wise from the cast columns, a list array over the
+    customer boundaries joins the lines, and the evidence of a customer is the slice of the
+    evidence array's data buffer between its first and last row (no copy)."""
+    n = rows.num_rows
+    if n == 0:
+        return
+    ucic = rows["ucic"]
+    change = pc.not_equal(ucic[1:], ucic[:-1]) if n > 1 else pa.array([], pa.bool_())
+    starts = np.flatnonzero(np.concatenate([[True], change.to_numpy(zero_copy_only=False)]))
+    cut = 0
+    while cut < len(starts):
+        # the customers starting within the next PACK_ROWS rows (at least one)
+        end = max(int(np.searchsorted(starts, starts[cut] + PACK_ROWS)), cut + 1)
+        first_row = int(starts[cut])
+        last_row = int(starts[end]) if end < len(starts) else n
+        bounds = (np.append(starts[cut:end], last_row) - first_row).astype(np.int32)
+        yield _pack_slice(rows.slice(first_row, last_row - first_row), bounds)
+        cut = end
+
+
+def _pack_slice(rows: pa.Table, bounds: np.ndarray) -> pa.Table:
+    size = pc.binary_length(rows["evidence"])
+    line = pc.binary_join_element_wise(
+        pc.cast(rows["kli_code"], pa.string()),
+        pc.cast(rows["first_assigned"], pa.string()),
+        pc.cast(rows["strength"], pa.string()),
+        pc.cast(size, pa.string()),
+        ",",
+        null_handling="replace",
+        null_replacement="",
+    ).combine_chunks()
+    offsets = pa.array(bounds)
+    klis = pc.binary_join(pa.ListArray.from_arrays(offsets, line), "\n")
+    evidence = rows["evidence"].combine_chunks()
+    if evidence.null_count:
+        evidence = pc.fill_null(evidence, "")  # a null slot's bytes are not guaranteed empty
+    data_offsets = np.frombuffer(evidence.buffers()[1], np.int32)[
+        evidence.offset : evidence.offset + len(evidence) + 1
+    ]
+    per_customer = data_offsets[bounds]
+    joined = pa.StringArray.from_buffers(
+        len(bounds) - 1, pa.py_buffer(per_customer.astype(np.int32)), evidence.buffers()[2]
+    )
+    empty = pa.array(np.diff(per_customer) == 0)
+    joined = pc.if_else(empty, pa.scalar(None, pa.string()), joined)
+    return pa.Table.from_arrays(
+        [rows["ucic"].combine_chunks().take(pa.array(bounds[:-1])), klis, joined],
+        schema=PACKED_SCHEMA,
+    )
+
+
+def _load_sets(
     db: Db,
     partner_id: str,
     generation: int,
-    rows: pa.Table,
+    packed: pa.Table,
     as_of: dt.date,
     *,
     upsert: bool = False,
 ) -> None:
-    """Insert the rows (SQLite with ``upsert``: rows already there are updated in place)."""
+    """Insert the packed customers (SQLite with ``upsert``: customers already there are
+    replaced in place)."""
+    n = packed.num_rows
     if not db.sqlite:
-        n = rows.num_rows
         full = pa.table(
             {
-                "partner_id": pa.array([partner_id] * n, pa.string())
-                if n
-                else pa.array([], pa.string()),
+                "partner_id": pa.array([partner_id] * n, pa.string()),
                 "generation": pa.array([generation] * n, pa.int32()),
-                "ucic": rows["ucic"],
-                "kli_code": rows["kli_code"],
-                "first_assigned": rows["first_assigned"],
+                "ucic": packed["ucic"],
                 "last_assigned": pa.array([as_of] * n, pa.date32()),
-                "strength": rows["strength"],
-                "evidence": rows["evidence"],
+                "klis": packed["klis"],
+                "evidence": packed["evidence"],
             }
         )
-        _copy(db, f"kli_assignments ({_COLUMNS})", full)
+        _copy(db, f"kli_assignment_sets ({_COLUMNS})", full)
         return
     day = as_of.isoformat()
-    for batch in rows.to_batches(BATCH_ROWS):
-        n = batch.num_rows
-        cols = np.empty((n, len(_ROW_PARAMS)), dtype=object)
+    for batch in packed.to_batches(SQLITE_BATCH):
+        m = batch.num_rows
+        cols = np.empty((m, 3), dtype=object)
         cols[:, 0] = batch.column("ucic").to_numpy(zero_copy_only=False)
-        cols[:, 1] = batch.column("kli_code").to_pylist()  # Python ints: sqlite3 binds no numpy
-        cols[:, 2] = batch.column("first_assigned").cast(pa.string()).to_numpy(False)
-        cols[:, 3] = batch.column("strength").to_pylist()
-        cols[:, 4] = batch.column("evidence").to_numpy(zero_copy_only=False)
-        whole = n - n % SQLITE_ROWS_PER_INSERT
+        cols[:, 1] = batch.column("klis").to_numpy(zero_copy_only=False)
+        cols[:, 2] = batch.column("evidence").to_numpy(zero_copy_only=False)
+        whole = m - m % SQLITE_ROWS_PER_INSERT
         if whole:
-            # one statement per SQLITE_ROWS_PER_INSERT rows (multi-row VALUES): a third less
-            # per-row overhead than one statement per row; the constants are bound once per
-            # statement as ?1-?3
+            # one statement per SQLITE_ROWS_PER_INSERT customers (multi-row VALUES); the
+            # constants are bound once per statement as ?1-?3
             flat = np.empty((whole // SQLITE_ROWS_PER_INSERT, 3 + _ROWS_WIDTH), dtype=object)
             flat[:, 0], flat[:, 1], flat[:, 2] = partner_id, generation, day
             flat[:, 3:] = cols[:whole].reshape(len(flat), _ROWS_WIDTH)
             db.executemany(_insert_sql(SQLITE_ROWS_PER_INSERT, upsert), map(tuple, flat))
-        if whole < n:
-            rest = np.empty((n - whole, 3 + len(_ROW_PARAMS)), dtype=object)
+        if whole < m:
+            rest = np.empty((m - whole, 6), dtype=object)
             rest[:, 0], rest[:, 1], rest[:, 2] = partner_id, generation, day
             rest[:, 3:] = cols[whole:]
             db.executemany(_insert_sql(1, upsert), map(tuple, rest))
 
 
-SQLITE_ROWS_PER_INSERT = 100
-_ROW_PARAMS = ("ucic", "kli_code", "first_assigned", "strength", "evidence")
-_ROWS_WIDTH = SQLITE_ROWS_PER_INSERT * len(_ROW_PARAMS)
+_COLUMNS = "partner_id, generation, ucic, last_assigned, klis, evidence"
+SQLITE_ROWS_PER_INSERT = 25
+SQLITE_BATCH = 20_000
+_ROWS_WIDTH = SQLITE_ROWS_PER_INSERT * 3
 
 
 @functools.cache
 def _insert_sql(rows: int, upsert: bool = False) -> str:
-    """INSERT of ``rows`` rows with numbered parameters: ?1 partner, ?2 generation, ?3 the
-    as-of date (last_assigned), then ucic, kli_code, first_assigned, strength, evidence per row."""
-    width = len(_ROW_PARAMS)
-    values = []
-    for i in range(rows):
-        u, k, f, s, e = (f"?{4 + i * width + j}" for j in range(width))
-        values.append(f"(?1, ?2, {u}, {k}, {f}, ?3, {s}, {e})")
+    """INSERT of ``rows`` customers with numbered parameters: ?1 partner, ?2 generation, ?3 the
+    as-of date (last_assigned), then ucic, klis, evidence per customer."""
+    values = [f"(?1, ?2, ?{4 + i * 3}, ?3, ?{5 + i * 3}, ?{6 + i * 3})" for i in range(rows)]
     tail = (
-        " ON CONFLICT (partner_id, generation, ucic, kli_code) DO UPDATE SET"
-        " first_assigned = excluded.first_assigned, last_assigned = excluded.last_assigned,"
-        " strength = excluded.strength, evidence = excluded.evidence"
+        " ON CONFLICT (partner_id, generation, ucic) DO UPDATE SET"
+        " last_assigned = excluded.last_assigned, klis = excluded.klis,"
+        " evidence = excluded.evidence"
         if upsert
         else ""
     )
-    return f"INSERT INTO kli_assignments ({_COLUMNS}) VALUES {', '.join(values)}{tail}"
+    return f"INSERT INTO kli_assignment_sets ({_COLUMNS}) VALUES {', '.join(values)}{tail}"
 
 
 def _copy(db: Db, target: str, table: pa.Table) -> None:
@@ -578,13 +604,14 @@ def _publish_full(
     gen = current.generation + 1 if current is not None else 1
     # the per-KLI counts (numpy sorts: no GIL held) are computed on the other core while SQLite
     # writes the rows (sqlite3 releases the GIL inside each step)
+    total_customers = 0
     with ThreadPoolExecutor(max_workers=1) as pool:
         counts = pool.submit(full_counts, d.rows, tree)
-        customers = pool.submit(_distinct, d.rows["ucic"])
-        _load_rows(db, partner_id, gen, d.rows, as_of)
+        for packed in pack(d.rows):
+            _load_sets(db, partner_id, gen, packed, as_of)
+            total_customers += packed.num_rows
         gained, lost = _history(db, partner_id, d, as_of, refresh_id)
         _add_counts(db, partner_id, gen, counts.result())
-        total_customers = customers.result()
     total = d.rows.num_rows
     version = current.version + 1 if current is not None else 1
     _set_pointer(db, partner_id, gen, version, as_of, refresh_id, total_customers, total, current)
@@ -614,33 +641,27 @@ def _publish_incremental(
     _stage_ucics(db, ucics)
     old = _read_old(db, partner_id, gen, only_staged=True)
     d = diff(table, old, as_of, history=True)
+    packed = pa.concat_tables([PACKED_SCHEMA.empty_table(), *pack(d.rows)])
     if db.sqlite:
-        # the held pairs are rewritten in place and only the lost ones deleted: each customer's
-        # leaf page is visited once, not by a DELETE pass and again by the INSERT (10M run, 5%
-        # of customers: ~1 s of 7.6 s)
+        # the customers still holding KLIs are rewritten in place (one visit to each leaf page)
+        # and the others deleted
+        gone = pc.filter(ucics, pc.invert(pc.is_in(ucics, value_set=packed["ucic"])))
         db.executemany(
-            "DELETE FROM kli_assignments WHERE partner_id = ? AND generation = ? AND ucic = ?"
-            " AND kli_code = ?",
-            zip(
-                [partner_id] * d.lost.num_rows,
-                [gen] * d.lost.num_rows,
-                d.lost["ucic"].to_pylist(),
-                d.lost["kli_code"].to_pylist(),
-                strict=True,
-            ),
+            "DELETE FROM kli_assignment_sets WHERE partner_id = ? AND generation = ? AND ucic = ?",
+            ((partner_id, gen, u) for u in gone.to_pylist()),
         )
-        _load_rows(db, partner_id, gen, d.rows, as_of, upsert=True)
+        _load_sets(db, partner_id, gen, packed, as_of, upsert=True)
     else:
         db.execute(
-            "DELETE FROM kli_assignments WHERE partner_id = ? AND generation = ?"
+            "DELETE FROM kli_assignment_sets WHERE partner_id = ? AND generation = ?"
             " AND ucic IN (SELECT ucic FROM kli_stage_ucics)",
             (partner_id, gen),
         )
-        _load_rows(db, partner_id, gen, d.rows, as_of)
+        _load_sets(db, partner_id, gen, packed, as_of)
     gained, lost = _history(db, partner_id, d, as_of, refresh_id)
     _add_counts(db, partner_id, gen, count_delta(d.rows, old, tree))
     had = pc.count_distinct(old["ucic"]).as_py() if old.num_rows else 0
-    has = pc.count_distinct(d.rows["ucic"]).as_py() if d.rows.num_rows else 0
+    has = packed.num_rows
     total_customers = current.customers - had + has
     total = current.assignments - old.num_rows + d.rows.num_rows
     version = current.version + 1
@@ -655,10 +676,6 @@ def _publish_incremental(
         "total_customers": total_customers,
         "total_assignments": total,
     }
-
-
-def _distinct(values: pa.ChunkedArray) -> int:
-    return int(pc.count_distinct(values).as_py()) if len(values) else 0
 
 
 def _set_pointer(
@@ -695,7 +712,7 @@ def purge_stale_generations(session: Session, partner_id: str) -> int:
     current = publication(db, partner_id)
     keep = current.generation if current is not None else -1
     deleted = 0
-    for target in ("kli_assignments", "kli_counts"):
+    for target in ("kli_assignment_sets", "kli_counts"):
         # two key ranges either side of the current generation: nothing to delete costs two
         # seeks, not a scan of the current generation's rows
         for op in ("<", ">"):

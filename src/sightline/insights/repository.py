@@ -12,7 +12,7 @@ import datetime as dt
 import functools
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -153,19 +153,47 @@ def _overlay(private: tuple[Kli, ...]) -> Taxonomy:
 
 
 # --- reads ---------------------------------------------------------------------------------------
+#
+# ``kli_assignment_sets`` holds one row per customer and generation (see ``models.py``): ``klis``
+# is one line per KLI, in code order, ``kli_code,first_assigned,strength,evidence_bytes``
+# (strength and the evidence's UTF-8 length empty when null), and ``evidence`` the customer's
+# evidence texts concatenated in the same order. ``last_assigned`` is the customer's: a publish
+# always writes every KLI of the customers it touches.
 
-UCIC_ASSIGNMENTS = (
-    "SELECT kli_code, first_assigned, last_assigned, strength FROM kli_assignments"
-    f" WHERE partner_id = ? AND generation = {CURRENT} AND ucic = ? AND kli_code > ?"
-    " ORDER BY kli_code LIMIT ?"
+SET_OF = (
+    "SELECT last_assigned, klis FROM kli_assignment_sets"
+    f" WHERE partner_id = ? AND generation = {CURRENT} AND ucic = ?"
 )
+
+
+def parse_klis(klis: str) -> list[tuple[int, str, float | None, int | None]]:
+    """The ``klis`` text of a customer as (kli_code, first_assigned, strength, evidence bytes)."""
+    out = []
+    for line in klis.split("\n"):
+        code, first, strength, size = line.split(",")
+        out.append(
+            (int(code), first, float(strength) if strength else None, int(size) if size else None)
+        )
+    return out
 
 
 def ucic_assignments(
     db: Db, partner_id: str, ucic: str, *, after: int = -1, limit: int = 1_000_000
 ) -> list[Row]:
     """(kli_code, first_assigned, last_assigned, strength) of one customer, in code order."""
-    return db.fetch(UCIC_ASSIGNMENTS, (partner_id, partner_id, ucic, after, limit))
+    rows = db.fetch(SET_OF, (partner_id, partner_id, ucic))
+    if not rows:
+        return []
+    last, klis = rows[0]
+    out: list[Row] = []
+    for line in klis.split("\n"):
+        code, first, strength, _ = line.split(",", 3)
+        kli_code = int(code)
+        if kli_code > after:
+            out.append((kli_code, first, last, float(strength) if strength else None))
+            if len(out) == limit:
+                break
+    return out
 
 
 def counts(db: Db, partner_id: str) -> dict[int, tuple[int, int]]:
@@ -178,36 +206,111 @@ def counts(db: Db, partner_id: str) -> dict[int, tuple[int, int]]:
     return {int(c): (int(u), int(d)) for c, u, d in rows}
 
 
+HOLDER_PREFILTER_CODES = 64
+"""Up to this many codes, SQL skips the customers whose ``klis`` holds none of them (``LIKE``
+on the text, in C) before Python reads the rest."""
+HOLDER_FETCH = 500
+
+
 def holders(db: Db, partner_id: str, codes: Sequence[int], *, after: str, limit: int) -> list[Row]:
     """(ucic, first_assigned, last_assigned, strength) of customers holding any of ``codes``,
     in ucic order (dates are the earliest/latest, strength the highest over those codes).
 
-    It walks the primary key in ucic order (there is deliberately no index by code: it would
-    cost more than the whole bulk load), so a page of a common KLI is quick and a rare one
-    reads further."""
-    marks = ",".join("?" * len(codes))
-    return db.fetch(
-        "SELECT ucic, min(first_assigned), max(last_assigned), max(strength) FROM kli_assignments"
-        f" WHERE partner_id = ? AND generation = {CURRENT} AND ucic > ? AND kli_code IN ({marks})"
-        " GROUP BY ucic ORDER BY ucic LIMIT ?",
-        (partner_id, partner_id, after, *codes, limit),
-    )
+    It walks the customers in ucic order from ``after`` (there is deliberately no index by code:
+    it would cost more than the whole bulk load), so a page of a common KLI is quick and a rare
+    one reads further."""
+    wanted = set(codes)
+    where, params = "", []
+    if len(wanted) <= HOLDER_PREFILTER_CODES:
+        # a code at the start of a line: after a newline, or the text's first line
+        where = " AND (" + " OR ".join(["? || klis LIKE ?"] * len(wanted)) + ")"
+        for code in sorted(wanted):
+            params += ["\n", f"%\n{code},%"]
+    cur = db.raw.cursor()
+    out: list[Row] = []
+    try:
+        cur.execute(
+            db.sql(
+                "SELECT ucic, last_assigned, klis FROM kli_assignment_sets WHERE partner_id = ?"
+                f" AND generation = {CURRENT} AND ucic > ?{where} ORDER BY ucic"
+            ),
+            (partner_id, partner_id, after, *params),
+        )
+        while len(out) < limit and (batch := cur.fetchmany(min(HOLDER_FETCH, limit * 4))):
+            for ucic, last, klis in batch:
+                first, strength, found = None, None, False
+                for code, day, value, _ in parse_klis(klis):
+                    if code in wanted:
+                        found = True
+                        first = day if first is None or day < first else first
+                        if value is not None and (strength is None or value > strength):
+                            strength = value
+                if found:
+                    out.append((ucic, first, last, strength))
+                    if len(out) == limit:
+                        break
+    finally:
+        cur.close()
+    return out
 
 
 def evidence(db: Db, partner_id: str, ucic: str, code: int) -> str | None:
     rows = db.fetch(
-        "SELECT evidence FROM kli_assignments"
-        f" WHERE partner_id = ? AND generation = {CURRENT} AND ucic = ? AND kli_code = ?",
-        (partner_id, partner_id, ucic, code),
+        "SELECT klis, evidence FROM kli_assignment_sets"
+        f" WHERE partner_id = ? AND generation = {CURRENT} AND ucic = ?",
+        (partner_id, partner_id, ucic),
     )
-    return rows[0][0] if rows else None
+    if not rows:
+        return None
+    klis, text_ = rows[0]
+    start = 0
+    raw = (text_ or "").encode()
+    for kli_code, _, _, size in parse_klis(klis):
+        if kli_code == code:
+            return raw[start : start + size].decode() if size is not None else None
+        start += size or 0
+    return None
 
 
 EXPORT_ALL = (
-    "SELECT ucic, kli_code, first_assigned, last_assigned, strength FROM kli_assignments"
-    f" WHERE partner_id = ? AND generation = {CURRENT} ORDER BY ucic, kli_code"
+    "SELECT ucic, last_assigned, klis FROM kli_assignment_sets"
+    f" WHERE partner_id = ? AND generation = {CURRENT} ORDER BY ucic"
 )
-"""Every current assignment in key order: one statement, so one consistent snapshot."""
+"""Every current customer in ucic order (their KLIs in code order: see :func:`expand`): one
+statement, so one consistent snapshot."""
+
+
+def expand(rows: Iterable[Row]) -> list[Row]:
+    """``EXPORT_ALL`` rows as (ucic, kli_code, first_assigned, last_assigned, strength), one per
+    assignment."""
+    out: list[Row] = []
+    for ucic, last, klis in rows:
+        for code, first, strength, _ in parse_klis(klis):
+            out.append((ucic, code, first, last, strength))
+    return out
+
+
+def current_assignments(db: Db, partner_id: str) -> Iterator[Row]:
+    """(ucic, kli_code, first_assigned, last_assigned, strength, evidence) of every current
+    assignment in (ucic, kli_code) order — for tests, benchmarks and tools; the API streams."""
+    cur = db.raw.cursor()
+    try:
+        cur.execute(
+            db.sql(
+                "SELECT ucic, last_assigned, klis, evidence FROM kli_assignment_sets"
+                f" WHERE partner_id = ? AND generation = {CURRENT} ORDER BY ucic"
+            ),
+            (partner_id, partner_id),
+        )
+        while batch := cur.fetchmany(10_000):
+            for ucic, last, klis, text_ in batch:
+                raw, start = (text_ or "").encode(), 0
+                for code, first, strength, size in parse_klis(klis):
+                    ev = raw[start : start + size].decode() if size is not None else None
+                    start += size or 0
+                    yield ucic, code, first, last, strength, ev
+    finally:
+        cur.close()
 
 
 # --- history -------------------------------------------------------------------------------------
