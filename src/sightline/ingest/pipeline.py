@@ -303,11 +303,33 @@ class _MaskTable:
     keys: pa.Array
     first: pa.Array  # token, or scrubbed JSON
     last4: pa.Array
+    # the keys as integers when every key is a digit string (see ``_digits``)
+    int_keys: pa.Array | None = None
 
     @classmethod
     def empty(cls) -> _MaskTable:
         none = pa.array([], pa.string())
-        return cls(none, none, none)
+        return cls(none, none, none, pa.array([], pa.int64()))
+
+    def positions(self, values: pa.Array) -> pa.Array:
+        """Each value's index in ``keys`` (null when absent or null). Digit strings (card and
+        account numbers) are probed as integers: half the cost of hashing and comparing the
+        text."""
+        if self.int_keys is not None:
+            ints = _digits(values)
+            if ints is not None:
+                return pc.index_in(ints, value_set=self.int_keys)
+        return pc.index_in(values, value_set=self.keys)
+
+
+def _digits(values: pa.Array) -> pa.Array | None:
+    """``values`` as integers when every value is a string of at most 18 ASCII digits (else
+    None): "1" + the digits, so leading zeros stay distinct ("007" → 1007, "7" → 17); a sign,
+    a space or any other character fails the cast."""
+    try:
+        return pc.cast(pc.binary_join_element_wise("1", values, ""), pa.int64())
+    except pa.ArrowInvalid:
+        return None
 
 
 class _Writers:
@@ -562,7 +584,7 @@ class Pipeline:
         the rest is a hash probe."""
         table = self.mask_tables.get(spec.name) or _MaskTable.empty()
         if len(table.keys):
-            pos = pc.index_in(values, value_set=table.keys)
+            pos = table.positions(values)
             new = pc.and_(pc.is_null(pos), pc.is_valid(values))
         else:  # the run's first values: nothing to probe
             pos, new = pa.nulls(len(values), pa.int32()), pc.is_valid(values)
@@ -574,10 +596,14 @@ class Pipeline:
             # (one probe of the chunk against the run's whole table, not two)
             fresh_pos = pc.add(pc.index_in(unseen, value_set=fresh), len(table.keys))
             pos = pc.replace_with_mask(pos, new, fresh_pos.cast(pa.int32()))
+            fresh_ints = _digits(fresh) if table.int_keys is not None else None
             table = _MaskTable(
                 pa.concat_arrays([table.keys, fresh.cast(pa.string())]),
                 pa.concat_arrays([table.first, pa.array(firsts, pa.string())]),
                 pa.concat_arrays([table.last4, pa.array(fours, pa.string())]),
+                None
+                if table.int_keys is None or fresh_ints is None
+                else pa.concat_arrays([table.int_keys, fresh_ints]),
             )
             self.mask_tables[spec.name] = table
         return pos, table
