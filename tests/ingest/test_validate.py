@@ -74,6 +74,7 @@ def test_arrow_kernels_agree_with_python_rules(feed: str) -> None:
     """The bulk path checks some rules with Arrow kernels: same verdict as the Python rule."""
     schema = FEEDS[feed]
     extra = ["+3", "-3", "3.", ".5", " 12", "12 ", "１２", "", "x\n", "5812\n", "ab"]
+    extra += ["0000", "5812", "٤٤٤٤", "12a4", "+123", "１２３４"]  # 4-digit MCC lookalikes
     # lengths: more bytes than the limit but not more characters, and more of both
     extra += ["é" * n for n in (4, 5, 32, 64, 65, 128, 256, 257)] + ["a" * 300]
     checked = 0
