@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import ibis
 import ibis.expr.datatypes as dt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sightline.config import Settings
-from sightline.insights.engines import DuckDBEngine, Engine, create_engine
+from sightline.insights.engines import DuckDBEngine, Engine, create_engine, relation_name
 from sightline.insights.inputs import snapshot_dates
 from tests.insights import smallfi
 
@@ -58,11 +59,14 @@ def test_query_arrow_in_place_and_release() -> None:
         out = engine.query_arrow(t, sql)
         assert out.to_pylist() == [{"u": "c", "m": 30}, {"u": "b", "m": 20}]
         assert Engine.query_arrow(engine, t, sql).equals(out)
-        name = t.get_name()
+        # SQL text materialised with the expression's types (DuckDB's SUM gives an INT128)
+        s = engine.materialize_sql(engine.compile(t.aggregate(n=t.n.sum())), {"n": dt.int64})
+        assert s.schema() == ibis.schema({"n": dt.int64})
+        assert s.to_pyarrow()["n"].to_pylist() == [6]
+        name = relation_name(t)  # get_name() is qualified: temp.main.<name>
+        count = "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?"
+        assert engine.con.con.execute(count, [name]).fetchone() == (1,)
         engine.release(t)
-        left = engine.con.con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]
-        ).fetchone()
-        assert left == (0,)
+        assert engine.con.con.execute(count, [name]).fetchone() == (0,)
     finally:
         engine.close()

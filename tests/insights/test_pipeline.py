@@ -145,6 +145,47 @@ def test_private_klis_over_klis_and_attributes(engine: Engine, lake: tuple[Path,
     assert held[1_900_000_003] == {"c2"}
 
 
+def test_rule_union_sql_is_a_template_filled_per_refresh(
+    lake: tuple[Path, dict], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cached rule-union SQL, filled with a refresh's relations and as-of date, is exactly
+    what compiling that refresh's rules gives; a second refresh (another engine, another date,
+    a scope) reuses the template without building the rules again."""
+    from datetime import timedelta
+
+    from sightline.insights import pipeline
+    from sightline.insights.compile import compile_base, compile_rules
+    from sightline.insights.engines import DuckDBEngine
+    from sightline.insights.inputs import load_inputs
+
+    root, _ = lake
+    monkeypatch.setattr(pipeline, "_sql_cache", {})
+    built: list[object] = []
+    real = pipeline.compile_rules
+
+    def counting(c: object, rules: RuleSet) -> object:
+        built.append(c)
+        return real(c, rules)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "compile_rules", counting)
+    for as_of, scope in ((smallfi.AS_OF, None), (smallfi.AS_OF + timedelta(days=40), ["c2"])):
+        eng = DuckDBEngine(threads=1, memory_limit="1GB")
+        try:
+            scope_table = eng.from_arrow(pa.table({"ucic": scope})) if scope else None
+            days = RULES.lookback_days()
+            inputs = load_inputs(
+                eng, root, smallfi.PARTNER, as_of=as_of, lookback_days=days, scope=scope_table
+            )
+            c = compile_base(inputs, RULES, eng.materialize, eng.view)
+            sql = pipeline.rule_union_sql(eng, c, RULES)
+            assert sql == eng.compile(compile_rules(c, RULES))
+            assert "MAKE_DATE(1" not in sql.replace(f"MAKE_DATE({as_of.year - 1}", "")
+        finally:
+            eng.close()
+    assert len(built) == 1  # the second refresh filled the cached template
+    assert len(pipeline._sql_cache) == 1
+
+
 def _private() -> list[PrivateKli]:
     mortgage = smallfi.key_code("fi_product:mortgage")
     return [

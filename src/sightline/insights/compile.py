@@ -178,12 +178,20 @@ def customer_attributes(
 
 
 def compile_base(
-    inputs: Inputs, rules: RuleSet, materialize: Callable[[ir.Table], ir.Table]
+    inputs: Inputs,
+    rules: RuleSet,
+    materialize: Callable[[ir.Table], ir.Table],
+    view: Callable[[ir.Table], ir.Table] | None = None,
 ) -> Compiled:
+    """Materialise what the rules read; ``view`` (an engine's :meth:`~Engine.view`) names the
+    events and telemetry inputs, so the rules' SQL refers to them instead of inlining their
+    files, casts and scope (see :func:`union_tables`)."""
     txns = materialize(txn_table(inputs))
     history = materialize(txns.group_by("ucic").aggregate(first_txn=txns.posted_at.min()))
     # the account snapshot is read by the attributes (twice) and the holdings rules: once here
     inputs = replace(inputs, accounts_now=materialize(inputs.accounts_now))
+    if view is not None:
+        inputs = replace(inputs, events=view(inputs.events), telemetry=view(inputs.telemetry))
     customers = latest_customers(inputs)
     attributes = materialize(customer_attributes(inputs, customers, history))
     institution_txns = None
@@ -198,6 +206,22 @@ def compile_base(
         attributes=attributes,
         institution_txns=institution_txns,
     )
+
+
+def union_tables(c: Compiled) -> dict[str, ir.Table]:
+    """Every relation :func:`compile_rules` reads, by role: the rule union's SQL is a function of
+    the rule set, these relations (names and schemas) and the as-of date alone."""
+    tables = {
+        "txns": c.txns,
+        "history": c.history,
+        "attributes": c.attributes,
+        "accounts_now": c.inputs.accounts_now,
+        "events": c.inputs.events,
+        "telemetry": c.inputs.telemetry,
+    }
+    if c.institution_txns is not None:
+        tables["institution_txns"] = c.institution_txns
+    return tables
 
 
 def rule_only_tables(c: Compiled) -> list[ir.Table]:

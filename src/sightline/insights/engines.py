@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.datatypes as dt
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pyarrow as pa
 
@@ -77,6 +78,21 @@ class Engine(ABC):
     def materialize(self, expr: ir.Table) -> ir.Table:
         """Compute ``expr`` once and keep the result in the engine for the next expressions."""
 
+    def view(self, expr: ir.Table) -> ir.Table:
+        """``expr`` as a named relation evaluated where it is read (nothing stored): SQL compiled
+        over it refers to it by name instead of repeating its definition. By default ``expr``
+        itself (the definition is inlined)."""
+        return expr
+
+    def compile(self, expr: ir.Table) -> str:
+        """``expr`` as SQL text in the engine's dialect (for :meth:`materialize_sql`)."""
+        return str(self.con.compile(expr))
+
+    @abstractmethod
+    def materialize_sql(self, sql: str, schema: Schema) -> ir.Table:
+        """:meth:`materialize` for SQL text from :meth:`compile` (possibly cached) of an
+        expression with ``schema`` (the table gets those types, as :meth:`materialize`'s)."""
+
     def release(self, table: ir.Table) -> None:  # noqa: B027 - optional hook
         """Free a table :meth:`materialize` returned once nothing reads it any more (memory for
         the steps after it; the table must not be used afterwards)."""
@@ -103,6 +119,14 @@ class Engine(ABC):
 
 def _name(prefix: str) -> str:
     return f"sl_{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+def relation_name(table: ir.Table) -> str | None:
+    """The bare name of an engine relation (a table or view), ``None`` for an expression.
+    (``Table.get_name()`` is qualified — ``temp.main.<name>`` for DuckDB's temp tables — and
+    is no identifier to quote.)"""
+    op = table.op()
+    return str(op.name) if isinstance(op, ops.DatabaseTable) else None
 
 
 class DuckDBEngine(Engine):
@@ -143,8 +167,21 @@ class DuckDBEngine(Engine):
         name = _name("tmp")
         return self.con.create_table(name, expr, temp=True)
 
+    def materialize_sql(self, sql: str, schema: Schema) -> ir.Table:
+        # as Ibis's create_table: a table of the expression's types, then the rows inserted
+        table = self.con.create_table(_name("tmp"), schema=ibis.schema(schema), temp=True)
+        self.con.con.execute(f'INSERT INTO temp.main."{relation_name(table)}" {sql}')
+        return table
+
+    def view(self, expr: ir.Table) -> ir.Table:
+        name = _name("view")
+        self.con.con.execute(f'CREATE TEMP VIEW "{name}" AS {self.con.compile(expr)}')
+        return self.con.table(name, database="temp")
+
     def release(self, table: ir.Table) -> None:
-        self.con.con.execute(f'DROP TABLE IF EXISTS temp.main."{table.get_name()}"')
+        name = relation_name(table)
+        if name is not None:
+            self.con.con.execute(f'DROP TABLE IF EXISTS temp.main."{name}"')
 
     def query_arrow(self, expr: ir.Table, sql: str) -> pa.Table:
         inner = self.con.compile(expr)
@@ -194,7 +231,10 @@ class SparkEngine(Engine):
         return self.con.table(name)
 
     def materialize(self, expr: ir.Table) -> ir.Table:
-        df = self.con._session.sql(self.con.compile(expr)).persist()
+        return self.materialize_sql(self.con.compile(expr), expr.schema())
+
+    def materialize_sql(self, sql: str, schema: Schema) -> ir.Table:
+        df = self.con._session.sql(sql).persist()
         df.count()
         name = _name("tmp")
         self._cached[name] = df
@@ -202,7 +242,7 @@ class SparkEngine(Engine):
         return self.con.table(name)
 
     def release(self, table: ir.Table) -> None:
-        df = self._cached.pop(table.get_name(), None)
+        df = self._cached.pop(relation_name(table) or "", None)
         if df is not None:
             df.unpersist()
 
