@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from sightline.api.context import AppContext
+from sightline.errors import BadRequest
 from sightline.insights import publish
 from sightline.insights import repository as repo
 from sightline.insights.private import PRIVATE_CODE_BASE
@@ -301,8 +302,10 @@ def test_migration_carries_assignments_both_ways(database_url: str) -> None:
             text("SELECT partner_id, generation, ucic, klis FROM kli_assignment_sets")
         ).all()
     assert len(sets) == 4
-    assert ("acme", 1, "a,b", f"{CHECKING},2026-09-01,0.25,10\n{P2P},2026-10-01,,") in [
-        tuple(r) for r in sets
+    packed = {(p, g, u): repo.parse_klis(bytes(k)) for p, g, u, k in sets}
+    assert packed[("acme", 1, "a,b")] == [
+        (CHECKING, "2026-09-01", 0.25, 10),
+        (P2P, "2026-10-01", None, None),
     ]
     engine.dispose()
     db.downgrade(database_url, "kli_0001")
@@ -315,3 +318,16 @@ def test_migration_carries_assignments_both_ways(database_url: str) -> None:
     engine.dispose()
     assert back == sorted(rows)
     db.upgrade(database_url)
+
+
+def test_evidence_limit_counts_characters(context: AppContext, acme: PartnerKey) -> None:
+    """4,000 characters of evidence pass however many UTF-8 bytes they take; 4,001 do not."""
+    wide = "€" * 4000  # 12,000 bytes
+    _publish(context, _rows_table([("w", CHECKING, None, wide)]), D1, full=True)
+    with context.sessions() as s:
+        assert repo.evidence(repo.Db.of(s), "acme", "w", CHECKING) == wide
+    with db.transaction(context.sessions) as s, pytest.raises(BadRequest, match="at most 4000"):
+        publish_assignments(
+            s, "acme", _rows_table([("w", CHECKING, None, wide + "x")]), as_of=D2, full=True,
+            refresh_id="too-long",
+        )  # fmt: skip

@@ -12,7 +12,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sightline.store.base import Base, utcnow
@@ -45,9 +55,9 @@ class KliAssignmentSet(Base):
     the publish time (docs/benchmarks.md, "KLI refresh"). Formats (built in bulk by
     ``publish.pack``, read by ``repository``):
 
-    - ``klis``: one line per KLI in ``kli_code`` order, ``kli_code,first_assigned,strength,
-      evidence_bytes`` (ISO date; strength as the shortest text that reads back as the same
-      float; strength and evidence_bytes empty when null), lines joined by ``\\n``;
+    - ``klis``: one 24-byte little-endian record per KLI, in ``kli_code`` order: kli_code
+      int64, first_assigned int32 (days since 1970-01-01), evidence_bytes int32 (-1: no
+      evidence), strength float64 (NaN: none) — ``repository.KLI_RECORD``;
     - ``evidence``: the KLIs' evidence JSON texts concatenated in the same order, each
       ``evidence_bytes`` long in UTF-8 (null when none has evidence).
     """
@@ -59,7 +69,7 @@ class KliAssignmentSet(Base):
     ucic: Mapped[str] = mapped_column(String(64), primary_key=True)
     last_assigned: Mapped[date] = mapped_column(Date)
     """The as-of date of the publish that last wrote the customer (every KLI of it)."""
-    klis: Mapped[str] = mapped_column(Text)
+    klis: Mapped[bytes] = mapped_column(LargeBinary)
     evidence: Mapped[str | None] = mapped_column(Text, default=None)
 
 

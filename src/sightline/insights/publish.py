@@ -25,12 +25,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-import io
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pyarrow as pa
@@ -40,7 +39,13 @@ from sqlalchemy.orm import Session
 
 from sightline import duck
 from sightline.errors import BadRequest, NotFound
-from sightline.insights.repository import Db, Publication, partner_tree, publication
+from sightline.insights.repository import (
+    KLI_RECORD,
+    Db,
+    Publication,
+    partner_tree,
+    publication,
+)
 from sightline.taxonomy.loader import Taxonomy
 
 BATCH_ROWS = 500_000
@@ -59,6 +64,7 @@ OLD_SCHEMA = pa.schema(
         pa.field("first_assigned", pa.date32()),
     ]
 )
+T = TypeVar("T")
 MAX_EVIDENCE = 4000
 """Characters of evidence JSON kept per assignment (the rule's summary, not every txn)."""
 
@@ -105,7 +111,12 @@ def _prepare(assignments: pa.Table, *, full: bool) -> pa.Table:
         raise BadRequest("Field ucic must not be null.")
     if table.num_rows and pc.max(pc.utf8_length(table["ucic"])).as_py() > 64:
         raise BadRequest("Field ucic must be at most 64 characters.")
-    if table.num_rows and (pc.max(pc.utf8_length(table["evidence"])).as_py() or 0) > MAX_EVIDENCE:
+    # bytes first: at most MAX_EVIDENCE bytes is at most MAX_EVIDENCE characters (and cheaper)
+    if (
+        table.num_rows
+        and (pc.max(pc.binary_length(table["evidence"])).as_py() or 0) > MAX_EVIDENCE
+        and (pc.max(pc.utf8_length(table["evidence"])).as_py() or 0) > MAX_EVIDENCE
+    ):
         raise BadRequest(f"Field evidence must be at most {MAX_EVIDENCE} characters per row.")
     if table["kli_code"].null_count and full:
         raise BadRequest("Field kli_code must not be null in a full publish.")
@@ -127,9 +138,9 @@ def _read_old(db: Db, partner_id: str, generation: int, *, only_staged: bool) ->
     """(ucic, kli_code, first_assigned) of the generation; with ``only_staged``, only the
     customers in the ``kli_stage_ucics`` temp table.
 
-    One row per customer comes back (its ``klis`` text); Arrow's CSV reader parses the texts of
-    a batch at once and the ucic is repeated by the number of lines, so any character in a ucic
-    is safe and Python touches one object per customer."""
+    One row per customer comes back (its ``klis`` records); numpy reads the records of a batch
+    at once and the ucic is repeated by their number, so Python touches one object per
+    customer."""
     # staged: the staged table drives the loop (one primary-key seek per customer; SQLite's
     # planner otherwise scans the whole generation)
     source, join = (
@@ -138,26 +149,19 @@ def _read_old(db: Db, partner_id: str, generation: int, *, only_staged: bool) ->
         else ("kli_assignment_sets o", "")
     )
     sql = f"SELECT o.ucic, o.klis FROM {source} WHERE {join}o.partner_id = ? AND o.generation = ?"
-    read = pacsv.ReadOptions(column_names=list(KLIS_COLUMNS))
-    convert = pacsv.ConvertOptions(
-        column_types={"kli_code": pa.int64(), "first_assigned": pa.date32()},
-        include_columns=["kli_code", "first_assigned"],
-    )
     cur = db.raw.cursor()
     batches = []
     try:
         cur.execute(db.sql(sql), (partner_id, generation))
         while customers := cur.fetchmany(BATCH_ROWS // 10):
             ucics, klis = zip(*customers, strict=True)
-            texts = pa.array(klis, pa.string())
-            lines = pc.add(pc.count_substring(texts, "\n"), 1).to_numpy()
-            parsed = pacsv.read_csv(
-                io.BytesIO("\n".join(klis).encode()), read_options=read, convert_options=convert
-            )
+            records = np.frombuffer(b"".join(klis), RECORD)
+            lines = np.fromiter((len(k) for k in klis), np.int64, len(klis)) // RECORD.itemsize
             ucic = pa.array(ucics, pa.string()).take(np.repeat(np.arange(len(ucics)), lines))
+            first = pa.array(records["first_assigned"]).view(pa.date32())
             batches.extend(
                 pa.Table.from_arrays(
-                    [ucic, parsed["kli_code"], parsed["first_assigned"]], schema=OLD_SCHEMA
+                    [ucic, pa.array(records["kli_code"]), first], schema=OLD_SCHEMA
                 ).to_batches()
             )
     finally:
@@ -275,7 +279,9 @@ def full_counts(table: pa.Table, tree: Taxonomy) -> list[tuple[int, int, int]]:
     is a single integer (customer index × KLIs + KLI index), so every step is a numpy sort of
     integers — presorted runs, as the rows arrive in key order — instead of a DISTINCT over every
     (customer, ancestor) pair (12 s at 12.6M assignments → 4.5 s)."""
-    held = table.filter(pc.is_valid(table["kli_code"]))
+    held = table.select(["ucic", "kli_code"])
+    if held["kli_code"].null_count:
+        held = held.filter(pc.is_valid(held["kli_code"]))
     if held.num_rows == 0:
         return []
     ucic = pc.dictionary_encode(held["ucic"]).combine_chunks().indices.to_numpy()
@@ -336,16 +342,24 @@ def count_delta(new: pa.Table, old: pa.Table | None, tree: Taxonomy) -> list[tup
 
 # --- bulk writes ---------------------------------------------------------------------------------
 
-KLIS_COLUMNS = ("kli_code", "first_assigned", "strength", "evidence_bytes")
-"""The fields of one line of ``kli_assignment_sets.klis`` (see ``models.py``)."""
+RECORD = np.dtype(
+    [
+        ("kli_code", "<i8"),
+        ("first_assigned", "<i4"),
+        ("evidence_bytes", "<i4"),
+        ("strength", "<f8"),
+    ]
+)
+"""One KLI of a customer in ``kli_assignment_sets.klis`` (``repository.KLI_RECORD``)."""
+assert RECORD.itemsize == KLI_RECORD.size
 PACKED_SCHEMA = pa.schema(
     [
         pa.field("ucic", pa.string()),
-        pa.field("klis", pa.string()),
+        pa.field("klis", pa.binary()),
         pa.field("evidence", pa.string()),
     ]
 )
-PACK_ROWS = 500_000
+PACK_ROWS = 1_000_000
 """Assignments packed per slice (bounded so a slice's evidence stays far below 2 GiB)."""
 
 
@@ -354,9 +368,9 @@ def pack(rows: pa.Table) -> Iterator[pa.Table]:
     order within a customer) as ``kli_assignment_sets`` rows — ucic, klis, evidence — in
     slices of about ``PACK_ROWS`` assignments that never split a customer.
 
-    Vectorised: each line is joined element-wise from the cast columns, a list array over the
-    customer boundaries joins the lines, and the evidence of a customer is the slice of the
-    evidence array's data buffer between its first and last row (no copy)."""
+    No formatting: the records are a numpy structured array filled column by column, and a
+    customer's ``klis`` is the slice of its bytes between its first and last row, as its
+    evidence is the slice of the evidence array's data buffer (neither copied again)."""
     n = rows.num_rows
     if n == 0:
         return
@@ -375,18 +389,17 @@ def pack(rows: pa.Table) -> Iterator[pa.Table]:
 
 
 def _pack_slice(rows: pa.Table, bounds: np.ndarray) -> pa.Table:
-    size = pc.binary_length(rows["evidence"])
-    line = pc.binary_join_element_wise(
-        pc.cast(rows["kli_code"], pa.string()),
-        pc.cast(rows["first_assigned"], pa.string()),
-        pc.cast(rows["strength"], pa.string()),
-        pc.cast(size, pa.string()),
-        ",",
-        null_handling="replace",
-        null_replacement="",
-    ).combine_chunks()
-    offsets = pa.array(bounds)
-    klis = pc.binary_join(pa.ListArray.from_arrays(offsets, line), "\n")
+    records = np.empty(rows.num_rows, RECORD)
+    records["kli_code"] = rows["kli_code"].to_numpy()
+    records["first_assigned"] = rows["first_assigned"].cast(pa.int32()).to_numpy()
+    size = pc.binary_length(rows["evidence"]).fill_null(-1)
+    records["evidence_bytes"] = size.to_numpy()
+    records["strength"] = rows["strength"].fill_null(np.nan).to_numpy()
+    klis = pa.BinaryArray.from_buffers(
+        pa.binary(),
+        len(bounds) - 1,
+        [None, pa.py_buffer(bounds * np.int32(RECORD.itemsize)), pa.py_buffer(records)],
+    )
     evidence = rows["evidence"].combine_chunks()
     if evidence.null_count:
         evidence = pc.fill_null(evidence, "")  # a null slot's bytes are not guaranteed empty
@@ -400,9 +413,18 @@ def _pack_slice(rows: pa.Table, bounds: np.ndarray) -> pa.Table:
     empty = pa.array(np.diff(per_customer) == 0)
     joined = pc.if_else(empty, pa.scalar(None, pa.string()), joined)
     return pa.Table.from_arrays(
-        [rows["ucic"].combine_chunks().take(pa.array(bounds[:-1])), klis, joined],
+        [rows["ucic"].take(pa.array(bounds[:-1])).combine_chunks(), klis, joined],
         schema=PACKED_SCHEMA,
     )
+
+
+def _ahead(pool: ThreadPoolExecutor, items: Iterator[T]) -> Iterator[T]:
+    """``items``, each produced on the pool while the caller consumes the previous one."""
+    end = object()
+    following = pool.submit(next, items, end)
+    while (item := following.result()) is not end:
+        following = pool.submit(next, items, end)
+        yield cast(T, item)
 
 
 def _load_sets(
@@ -416,19 +438,15 @@ def _load_sets(
 ) -> None:
     """Insert the packed customers (SQLite with ``upsert``: customers already there are
     replaced in place)."""
-    n = packed.num_rows
     if not db.sqlite:
-        full = pa.table(
-            {
-                "partner_id": pa.array([partner_id] * n, pa.string()),
-                "generation": pa.array([generation] * n, pa.int32()),
-                "ucic": packed["ucic"],
-                "last_assigned": pa.array([as_of] * n, pa.date32()),
-                "klis": packed["klis"],
-                "evidence": packed["evidence"],
-            }
-        )
-        _copy(db, f"kli_assignment_sets ({_COLUMNS})", full)
+        # COPY, row by row from Python (the binary records do not go through Arrow's CSV)
+        sql = f"COPY kli_assignment_sets ({_COLUMNS}) FROM STDIN"
+        with db.raw.cursor() as cur, cur.copy(sql) as cp:
+            for batch in packed.to_batches(SQLITE_BATCH):
+                for ucic, klis, evidence in zip(
+                    *(batch.column(i).to_pylist() for i in range(3)), strict=True
+                ):
+                    cp.write_row((partner_id, generation, ucic, as_of, klis, evidence))
         return
     day = as_of.isoformat()
     for batch in packed.to_batches(SQLITE_BATCH):
@@ -602,12 +620,12 @@ def _publish_full(
     )
     d = diff(table, old, as_of, history=current is not None)
     gen = current.generation + 1 if current is not None else 1
-    # the per-KLI counts (numpy sorts: no GIL held) are computed on the other core while SQLite
-    # writes the rows (sqlite3 releases the GIL inside each step)
     total_customers = 0
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    # the per-KLI counts (numpy sorts) and the packing of the next slice (numpy, Arrow) run on
+    # the other core while SQLite writes the rows: none of them holds the GIL for long
+    with ThreadPoolExecutor(max_workers=2) as pool:
         counts = pool.submit(full_counts, d.rows, tree)
-        for packed in pack(d.rows):
+        for packed in _ahead(pool, pack(d.rows)):
             _load_sets(db, partner_id, gen, packed, as_of)
             total_customers += packed.num_rows
         gained, lost = _history(db, partner_id, d, as_of, refresh_id)

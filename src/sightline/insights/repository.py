@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import functools
 import sqlite3
+import struct
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -155,10 +156,16 @@ def _overlay(private: tuple[Kli, ...]) -> Taxonomy:
 # --- reads ---------------------------------------------------------------------------------------
 #
 # ``kli_assignment_sets`` holds one row per customer and generation (see ``models.py``): ``klis``
-# is one line per KLI, in code order, ``kli_code,first_assigned,strength,evidence_bytes``
-# (strength and the evidence's UTF-8 length empty when null), and ``evidence`` the customer's
-# evidence texts concatenated in the same order. ``last_assigned`` is the customer's: a publish
-# always writes every KLI of the customers it touches.
+# packs one 24-byte little-endian record per KLI, in code order — kli_code int64, first_assigned
+# int32 (days since 1970-01-01), evidence_bytes int32 (-1: null), strength float64 (NaN: null) —
+# and ``evidence`` holds the customer's evidence texts concatenated in the same order.
+# ``last_assigned`` is the customer's: a publish always writes every KLI of the customers it
+# touches.
+
+KLI_RECORD = struct.Struct("<qiid")
+"""One KLI of a customer in ``kli_assignment_sets.klis``."""
+NO_EVIDENCE = -1
+_EPOCH = dt.date(1970, 1, 1).toordinal()
 
 SET_OF = (
     "SELECT last_assigned, klis FROM kli_assignment_sets"
@@ -166,15 +173,23 @@ SET_OF = (
 )
 
 
-def parse_klis(klis: str) -> list[tuple[int, str, float | None, int | None]]:
-    """The ``klis`` text of a customer as (kli_code, first_assigned, strength, evidence bytes)."""
-    out = []
-    for line in klis.split("\n"):
-        code, first, strength, size = line.split(",")
-        out.append(
-            (int(code), first, float(strength) if strength else None, int(size) if size else None)
+@functools.lru_cache(maxsize=8192)
+def day_text(days: int) -> str:
+    """Days since 1970-01-01 as ``YYYY-MM-DD`` (a few hundred distinct dates: cached)."""
+    return dt.date.fromordinal(_EPOCH + days).isoformat()
+
+
+def parse_klis(klis: bytes) -> list[tuple[int, str, float | None, int | None]]:
+    """The ``klis`` of a customer as (kli_code, first_assigned, strength, evidence bytes)."""
+    return [
+        (
+            code,
+            day_text(days),
+            None if strength != strength else strength,
+            None if size < 0 else size,
         )
-    return out
+        for code, days, size, strength in KLI_RECORD.iter_unpack(klis)
+    ]
 
 
 def ucic_assignments(
@@ -186,11 +201,10 @@ def ucic_assignments(
         return []
     last, klis = rows[0]
     out: list[Row] = []
-    for line in klis.split("\n"):
-        code, first, strength, _ = line.split(",", 3)
-        kli_code = int(code)
-        if kli_code > after:
-            out.append((kli_code, first, last, float(strength) if strength else None))
+    for code, days, _, strength in KLI_RECORD.iter_unpack(klis):
+        if code > after:
+            # strength != strength: NaN, the null marker
+            out.append((code, day_text(days), last, None if strength != strength else strength))
             if len(out) == limit:
                 break
     return out
@@ -207,8 +221,8 @@ def counts(db: Db, partner_id: str) -> dict[int, tuple[int, int]]:
 
 
 HOLDER_PREFILTER_CODES = 64
-"""Up to this many codes, SQL skips the customers whose ``klis`` holds none of them (``LIKE``
-on the text, in C) before Python reads the rest."""
+"""Up to this many codes, SQL skips the customers whose ``klis`` holds none of them (a byte
+search, in C) before Python reads the rest."""
 HOLDER_FETCH = 500
 
 
@@ -222,10 +236,11 @@ def holders(db: Db, partner_id: str, codes: Sequence[int], *, after: str, limit:
     wanted = set(codes)
     where, params = "", []
     if len(wanted) <= HOLDER_PREFILTER_CODES:
-        # a code at the start of a line: after a newline, or the text's first line
-        where = " AND (" + " OR ".join(["? || klis LIKE ?"] * len(wanted)) + ")"
-        for code in sorted(wanted):
-            params += ["\n", f"%\n{code},%"]
+        # the code's 8 bytes anywhere in the records (a match across fields is a false positive
+        # the loop below drops; a held code always matches)
+        test = "instr(klis, ?) > 0" if db.sqlite else "position(?::bytea in klis) > 0"
+        where = " AND (" + " OR ".join([test] * len(wanted)) + ")"
+        params = [struct.pack("<q", code) for code in sorted(wanted)]
     cur = db.raw.cursor()
     out: list[Row] = []
     try:
@@ -239,14 +254,14 @@ def holders(db: Db, partner_id: str, codes: Sequence[int], *, after: str, limit:
         while len(out) < limit and (batch := cur.fetchmany(min(HOLDER_FETCH, limit * 4))):
             for ucic, last, klis in batch:
                 first, strength, found = None, None, False
-                for code, day, value, _ in parse_klis(klis):
+                for code, days, _, value in KLI_RECORD.iter_unpack(klis):
                     if code in wanted:
                         found = True
-                        first = day if first is None or day < first else first
-                        if value is not None and (strength is None or value > strength):
+                        first = days if first is None or days < first else first
+                        if value == value and (strength is None or value > strength):
                             strength = value
                 if found:
-                    out.append((ucic, first, last, strength))
+                    out.append((ucic, day_text(first), last, strength))
                     if len(out) == limit:
                         break
     finally:
@@ -265,10 +280,10 @@ def evidence(db: Db, partner_id: str, ucic: str, code: int) -> str | None:
     klis, text_ = rows[0]
     start = 0
     raw = (text_ or "").encode()
-    for kli_code, _, _, size in parse_klis(klis):
+    for kli_code, _, size, _ in KLI_RECORD.iter_unpack(klis):
         if kli_code == code:
-            return raw[start : start + size].decode() if size is not None else None
-        start += size or 0
+            return raw[start : start + size].decode() if size >= 0 else None
+        start += max(size, 0)
     return None
 
 

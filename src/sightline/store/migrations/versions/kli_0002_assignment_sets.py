@@ -8,7 +8,9 @@ Revision ID: kli_0002
 Revises: kli_0001
 """
 
+import struct
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +22,11 @@ branch_labels = None
 depends_on = None
 
 BATCH = 10_000
+RECORD = struct.Struct("<qiid")
+"""kli_code, first_assigned (days since 1970-01-01), evidence bytes (-1: none), strength (NaN:
+none) — the format of ``kli_assignment_sets.klis`` at this revision."""
+EPOCH = date(1970, 1, 1).toordinal()
+NAN = float("nan")
 
 
 def _iso(value: Any) -> str:
@@ -39,7 +46,7 @@ def upgrade() -> None:
         sa.Column("generation", sa.Integer(), nullable=False),
         sa.Column("ucic", sa.String(64), nullable=False),
         sa.Column("last_assigned", sa.Date(), nullable=False),
-        sa.Column("klis", sa.Text(), nullable=False),
+        sa.Column("klis", sa.LargeBinary(), nullable=False),
         sa.Column("evidence", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("partner_id", "generation", "ucic", name="pk_kli_assignment_sets"),
     )
@@ -50,7 +57,7 @@ def upgrade() -> None:
     )
     pending: list[dict[str, Any]] = []
     current: tuple[str, int, str] | None = None
-    lines: list[str] = []
+    lines: list[bytes] = []
     texts: list[str] = []
     last: Any = None
 
@@ -59,7 +66,7 @@ def upgrade() -> None:
             evidence = "".join(texts) if any(t for t in texts) else None
             pending.append(
                 {"p": current[0], "g": current[1], "u": current[2], "d": last,
-                 "k": "\n".join(lines), "e": evidence}
+                 "k": b"".join(lines), "e": evidence}
             )  # fmt: skip
 
     rows = _rows(
@@ -75,9 +82,9 @@ def upgrade() -> None:
                 conn.execute(insert, pending)
                 pending.clear()
             current, lines, texts, last = key, [], [], last_assigned
-        size = "" if evidence is None else str(len(evidence.encode()))
-        value = "" if strength is None else repr(float(strength))
-        lines.append(f"{int(code)},{_iso(first)},{value},{size}")
+        size = -1 if evidence is None else len(evidence.encode())
+        day = date.fromisoformat(_iso(first)).toordinal() - EPOCH
+        lines.append(RECORD.pack(int(code), day, size, NAN if strength is None else strength))
         texts.append(evidence or "")
         last = max(last, last_assigned)
     flush_customer()
@@ -115,13 +122,13 @@ def downgrade() -> None:
     )
     for partner_id, generation, ucic, last, klis, evidence in rows:
         raw, start = (evidence or "").encode(), 0
-        for line in klis.split("\n"):
-            code, first, strength, size = line.split(",")
-            text = raw[start : start + int(size)].decode() if size else None
-            start += int(size or 0)
+        for code, day, size, strength in RECORD.iter_unpack(klis):
+            text = raw[start : start + size].decode() if size >= 0 else None
+            start += max(size, 0)
+            first = date.fromordinal(EPOCH + day)
             pending.append(
-                {"p": partner_id, "g": generation, "u": ucic, "c": int(code),
-                 "f": first, "d": last, "s": float(strength) if strength else None, "e": text}
+                {"p": partner_id, "g": generation, "u": ucic, "c": code, "f": first, "d": last,
+                 "s": None if strength != strength else strength, "e": text}
             )  # fmt: skip
         if len(pending) >= BATCH:
             conn.execute(insert, pending)
