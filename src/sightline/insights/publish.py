@@ -660,24 +660,11 @@ def _publish_incremental(
     old = _read_old(db, partner_id, gen, only_staged=True)
     d = diff(table, old, as_of, history=True)
     packed = pa.concat_tables([PACKED_SCHEMA.empty_table(), *pack(d.rows)])
-    if db.sqlite:
-        # the customers still holding KLIs are rewritten in place (one visit to each leaf page)
-        # and the others deleted
-        gone = pc.filter(ucics, pc.invert(pc.is_in(ucics, value_set=packed["ucic"])))
-        db.executemany(
-            "DELETE FROM kli_assignment_sets WHERE partner_id = ? AND generation = ? AND ucic = ?",
-            ((partner_id, gen, u) for u in gone.to_pylist()),
-        )
-        _load_sets(db, partner_id, gen, packed, as_of, upsert=True)
-    else:
-        db.execute(
-            "DELETE FROM kli_assignment_sets WHERE partner_id = ? AND generation = ?"
-            " AND ucic IN (SELECT ucic FROM kli_stage_ucics)",
-            (partner_id, gen),
-        )
-        _load_sets(db, partner_id, gen, packed, as_of)
-    gained, lost = _history(db, partner_id, d, as_of, refresh_id)
-    _add_counts(db, partner_id, gen, count_delta(d.rows, old, tree))
+    # the count deltas (numpy) on the other core while SQLite writes
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        delta = pool.submit(count_delta, d.rows, old, tree)
+        gained, lost = _write_incremental(db, partner_id, gen, ucics, packed, d, as_of, refresh_id)
+        _add_counts(db, partner_id, gen, delta.result())
     had = pc.count_distinct(old["ucic"]).as_py() if old.num_rows else 0
     has = packed.num_rows
     total_customers = current.customers - had + has
@@ -694,6 +681,36 @@ def _publish_incremental(
         "total_customers": total_customers,
         "total_assignments": total,
     }
+
+
+def _write_incremental(
+    db: Db,
+    partner_id: str,
+    gen: int,
+    ucics: pa.Array,
+    packed: pa.Table,
+    d: Diff,
+    as_of: dt.date,
+    refresh_id: str,
+) -> tuple[int, int]:
+    """The staged customers' new sets and their history; (gained, lost)."""
+    if db.sqlite:
+        # the customers still holding KLIs are rewritten in place (one visit to each leaf page)
+        # and the others deleted
+        gone = pc.filter(ucics, pc.invert(pc.is_in(ucics, value_set=packed["ucic"])))
+        db.executemany(
+            "DELETE FROM kli_assignment_sets WHERE partner_id = ? AND generation = ? AND ucic = ?",
+            ((partner_id, gen, u) for u in gone.to_pylist()),
+        )
+        _load_sets(db, partner_id, gen, packed, as_of, upsert=True)
+    else:
+        db.execute(
+            "DELETE FROM kli_assignment_sets WHERE partner_id = ? AND generation = ?"
+            " AND ucic IN (SELECT ucic FROM kli_stage_ucics)",
+            (partner_id, gen),
+        )
+        _load_sets(db, partner_id, gen, packed, as_of)
+    return _history(db, partner_id, d, as_of, refresh_id)
 
 
 def _set_pointer(
