@@ -83,7 +83,7 @@ def test_full_publish_counts_history_and_carry_over(context: AppContext, acme: P
             second.add(f"u{i:02d}", BILL_PAY, 0.5)
     second.add("u99", P2P)
     summary = _publish(context, "acme", second, D2)
-    assert (summary.generation, summary.version) == (2, 2)
+    assert (summary.generation, summary.version) == (1, 2)  # rewritten in place
     assert summary.gained == 1  # u99 P2P
     assert summary.lost == 6  # u00 checking + five mortgages
 
@@ -104,8 +104,17 @@ def test_full_publish_counts_history_and_carry_over(context: AppContext, acme: P
         history = repo.history_of(s, "acme", "u00")
         assert sorted(history, key=lambda h: (h[2], h[1], h[0])) == history
         assert set(history) == {(CHECKING, "lost", D2), (CONSUMER_MORTGAGE_LOAN, "lost", D2)}
-        # the previous generation is invisible garbage until purged
-        assert purge_stale_generations(s, "acme") > 0
+        # nothing left behind by the full publication; a stale generation (as earlier versions
+        # wrote one per full publication) is invisible and purged
+        assert purge_stale_generations(s, "acme") == 0
+        d = repo.Db.of(s)
+        d.execute(
+            "INSERT INTO kli_assignment_sets (partner_id, generation, ucic, last_assigned, klis)"
+            " SELECT partner_id, 0, ucic, last_assigned, klis FROM kli_assignment_sets"
+        )
+        d.execute("INSERT INTO kli_counts SELECT partner_id, 0, kli_code, 1, 1 FROM kli_counts")
+        assert _counts(context, "acme") == counts
+        assert purge_stale_generations(s, "acme") == 11 + len(counts)
         assert purge_stale_generations(s, "acme") == 0
 
     # a lost KLI regained starts a new streak

@@ -1,8 +1,8 @@
 """Serving-DB tables of the KLI assignments (Alembic branch ``kli``).
 
-Assignments are stored per *generation*: a full refresh writes a new generation next to the
-current one and then moves the partner's pointer in ``kli_publications`` — readers always join
-through that pointer, so they see either the old set or the new one, never a mix. The large
+Assignments are stored per *generation*, and readers always join through the partner's pointer
+in ``kli_publications``; a publish replaces the current generation's rows inside one transaction,
+so readers see either the old set or the new one, never a mix. The large
 tables carry no foreign keys and no secondary index (bulk loads of millions of rows; each index
 costs more than the load itself). The assignments are stored one row per customer
 (``kli_assignment_sets``): the one-customer lookup is one primary-key seek.

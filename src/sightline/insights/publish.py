@@ -7,13 +7,17 @@ Arrow table and, inside the caller's transaction,
    customers for an incremental one) and compares them with the new ones in DuckDB: a pair already
    held keeps its ``first_assigned``; new pairs are ``gained``, vanished ones ``lost`` (history,
    dated ``as_of``; the partner's first publication is the baseline and records no history);
-2. full: bulk-loads a new generation (``executemany`` on SQLite, ``COPY`` on PostgreSQL) and its
-   per-KLI counts, then moves the partner's pointer in ``kli_publications``; incremental: replaces
-   the given customers' rows in the current generation and adjusts the counts by the difference.
+2. full: bulk-loads every customer's set — one row per customer, ``kli_assignment_sets`` — and
+   the per-KLI counts: the partner's first publication into generation 1, a later one over the
+   current generation (SQLite: each customer's row overwritten in place, customers left without
+   KLIs deleted; PostgreSQL: the generation's rows deleted and loaded again with ``COPY``), then
+   updates the partner's pointer in ``kli_publications``; incremental: replaces the given
+   customers' rows in the current generation and adjusts the counts by the difference.
 
-Readers always go through the pointer, so until the caller commits they see the previous set,
-and after it the new one: never a mix. The previous generation stays as invisible garbage until
-:func:`purge_stale_generations` (run it after the commit, or let the next publish do it).
+All of it is one transaction of the caller's: until it commits readers see the previous set, and
+after it the new one, never a mix (SQLite WAL, PostgreSQL MVCC). Generations other than the
+pointer's (left by earlier versions, which wrote each full publication as a new generation) are
+deleted by :func:`purge_stale_generations`.
 
 Counts: ``ucic_count`` of a KLI is the number of distinct customers holding it or any of its
 descendants (what the ``children`` and ``kli_details`` endpoints answer); ``direct_count`` is the
@@ -619,14 +623,38 @@ def _publish_full(
         else OLD_SCHEMA.empty_table()
     )
     d = diff(table, old, as_of, history=current is not None)
-    gen = current.generation + 1 if current is not None else 1
+    # a later full publication rewrites the current generation in place, in the caller's
+    # transaction: readers see the previous set until the commit all the same, and there is no
+    # old generation to delete afterwards (10M run: the purge took 11-17 s)
+    gen = current.generation if current is not None else 1
+    upsert = False
+    if current is not None:
+        db.execute(
+            "DELETE FROM kli_counts WHERE partner_id = ? AND generation = ?", (partner_id, gen)
+        )
+        if db.sqlite:
+            # customers left without any KLI are deleted, the others overwritten in place (each
+            # leaf page written once, the key index untouched)
+            gone = pc.unique(old["ucic"])
+            gone = gone.filter(pc.invert(pc.is_in(gone, value_set=pc.unique(d.rows["ucic"]))))
+            db.executemany(
+                "DELETE FROM kli_assignment_sets WHERE partner_id = ? AND generation = ?"
+                " AND ucic = ?",
+                ((partner_id, gen, u) for u in gone.to_pylist()),
+            )
+            upsert = True
+        else:
+            db.execute(
+                "DELETE FROM kli_assignment_sets WHERE partner_id = ? AND generation = ?",
+                (partner_id, gen),
+            )
     total_customers = 0
     # the per-KLI counts (numpy sorts) and the packing of the next slice (numpy, Arrow) run on
     # the other core while SQLite writes the rows: none of them holds the GIL for long
     with ThreadPoolExecutor(max_workers=2) as pool:
         counts = pool.submit(full_counts, d.rows, tree)
         for packed in _ahead(pool, pack(d.rows)):
-            _load_sets(db, partner_id, gen, packed, as_of)
+            _load_sets(db, partner_id, gen, packed, as_of, upsert=upsert)
             total_customers += packed.num_rows
         gained, lost = _history(db, partner_id, d, as_of, refresh_id)
         _add_counts(db, partner_id, gen, counts.result())
