@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from sightline import duck
 from sightline.config import Settings
 from sightline.enrich import batch
 from sightline.enrich import engine as engine_module
@@ -49,9 +50,10 @@ def write_transactions(settings: Settings, partner: str, day: str, n: int, *, ru
     folder = settings.lake_dir / "transactions" / f"partner={partner}" / f"date={day}"
     folder.mkdir(parents=True, exist_ok=True)
     rows = [DESCRIPTORS[i % len(DESCRIPTORS)] for i in range(n)]
+    ids = f"{partner}-{day}" if run == "r1" else f"{partner}-{day}-{run}"  # txn_id is the key
     table = pa.table(
         {
-            "txn_id": [f"{partner}-{day}-{i}" for i in range(n)],
+            "txn_id": [f"{ids}-{i}" for i in range(n)],
             "ucic": [f"C{i % 7}" for i in range(n)],
             "member_id": pa.array([None] * n, pa.string()),
             "account_id": [f"A{i % 7}" for i in range(n)],
@@ -76,12 +78,22 @@ def write_transactions(settings: Settings, partner: str, day: str, n: int, *, ru
 
 
 def read_enriched(settings: Settings, partner: str) -> pa.Table:
-    root = settings.lake_dir / "enriched_transactions" / f"partner={partner}"
-    import duckdb
+    """Every transaction column and the fields (the enriched files joined to the transactions),
+    ordered by txn_id."""
+    con = batch.backend()
+    try:
+        view = batch.enriched_transactions(con, settings.lake_dir, partner)
+        return con.to_pyarrow(view.order_by("txn_id"))
+    finally:
+        con.disconnect()
 
-    con = duckdb.connect()
+
+def read_enriched_files(settings: Settings, partner: str) -> pa.Table:
+    """The enriched lake files as written, ordered by txn_id."""
+    root = settings.lake_dir / "enriched_transactions" / f"partner={partner}"
+    con = duck.connect()  # in UTC, as the backend of the view
     return con.execute(
-        f"SELECT * FROM read_parquet('{root}/date=*/*.parquet', hive_partitioning = true) "
+        f"SELECT * FROM read_parquet('{root}/date=*/*.parquet', hive_partitioning = false) "
         "ORDER BY txn_id"
     ).to_arrow_table()
 
@@ -389,6 +401,7 @@ def test_lake_files_ordered_by_ucic_in_small_row_groups(
     plain.write_bytes(src.read_bytes())
     enrich_file(plain, lake_settings.data_dir / "file.parquet", enricher=tiny)
     by_file = pq.read_table(lake_settings.data_dir / "file.parquet")
+    by_file = by_file.select([*(batch.LAKE_COLUMNS or ()), *FIELDS])
     assert lake_rows.schema.equals(by_file.schema)
     assert lake_rows.sort_by("txn_id").equals(by_file.sort_by("txn_id"))
 
@@ -511,3 +524,44 @@ def test_keys_enriched_on_forked_cores_give_the_same_answers(
     calls.clear()
     assert run(4)[0].equals(one_core)
     assert len(calls) == keys
+
+
+def test_lake_files_keep_the_key_and_rule_columns_and_the_view_gives_every_column(
+    lake_settings: Settings, tiny: Enricher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Enriched files hold LAKE_COLUMNS then FIELDS; enriched_transactions() joined back to the
+    transactions equals, row for row and type for type, the files of the layout that copied every
+    transaction column (LAKE_COLUMNS = None); a date not enriched yet is left out."""
+    write_transactions(lake_settings, "acme", "2026-11-01", 40, run="r1")
+    write_transactions(lake_settings, "acme", "2026-11-02", 16, run="r1")
+    enrich_lake(lake_settings, "acme", enricher=tiny)
+    files = read_enriched_files(lake_settings, "acme")
+    assert files.column_names == [*(batch.LAKE_COLUMNS or ()), *FIELDS]
+    assert files.schema.field("amount").type == pa.decimal128(18, 2)
+    assert files.schema.field("posted_at").type == pa.date32()
+    view = read_enriched(lake_settings, "acme")
+    monkeypatch.setattr(batch, "LAKE_COLUMNS", None)
+    enrich_lake(lake_settings, "acme", enricher=tiny)
+    full = read_enriched_files(lake_settings, "acme")
+    assert (
+        full.column_names[: -len(FIELDS)]
+        == pq.read_schema(
+            lake_settings.lake_dir / "transactions/partner=acme/date=2026-11-01/r1-0.parquet"
+        ).names
+    )
+    assert view.equals(full)
+    # a date ingested but not enriched yet: not in the view
+    write_transactions(lake_settings, "acme", "2026-11-03", 4, run="r1")
+    assert read_enriched(lake_settings, "acme").num_rows == 56
+    con = batch.backend()
+    try:
+        one_day = batch.enriched_transactions(
+            con, lake_settings.lake_dir, "acme", dates=[dt.date(2026, 11, 2)]
+        )
+        assert con.to_pyarrow(one_day).num_rows == 16
+        with pytest.raises(NotFound, match="partner globex"):
+            batch.enriched_transactions(con, lake_settings.lake_dir, "globex")
+        with pytest.raises(BadRequest, match="partner_id"):
+            batch.enriched_transactions(con, lake_settings.lake_dir, "../x")
+    finally:
+        con.disconnect()

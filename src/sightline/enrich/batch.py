@@ -31,6 +31,7 @@ the new ones are in place (a crash in between is repaired by the next run; see
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing as mp
 import os
 import re
@@ -513,6 +514,13 @@ def _recover(out_dir: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+LAKE_COLUMNS: tuple[str, ...] | None = ("txn_id", "ucic", "posted_at", "amount", "direction")
+"""The transaction columns an enriched lake file keeps, in this order, before the fields: the
+key (``txn_id``; the date is the folder) and the columns the KLI rules read. Every other column
+(the descriptor text, account, channel, MCC, card token, ingestion columns) stays in
+``lake/transactions/`` only, and :func:`enriched_transactions` joins it back. ``None`` writes
+every transaction column (the layout before 2026-11-23: ~30% more write CPU, ~70% more bytes)."""
+
 ZSTD_LEVEL = 1
 """ZSTD level of the enriched files (DuckDB's default is 3: level 1 writes ~15% faster)."""
 ROW_GROUP_ROWS = 16_384
@@ -539,6 +547,9 @@ def _write_dates(
     lacks is NULL), as one scan of every file would give them.
     """
     names = _output_names([n for n, _ in union])
+    written = [n for n, _ in union]
+    if LAKE_COLUMNS is not None:
+        written = [n for n in LAKE_COLUMNS if n in names]
     raw_cols = mapping.raw_cols
     jobs: list[tuple[Path, list[str]]] = []
     for folder in folders:
@@ -552,7 +563,7 @@ def _write_dates(
         value = {n: f"CAST({'s.' + _q(n) if n in present else 'NULL'} AS {t})" for n, t in union}
         on = [f"{value[raw_cols[0]]} = m.{_q(_MAP + raw_cols[0])}"]
         on += [f"{value[c]} IS NOT DISTINCT FROM m.{_q(_MAP + c)}" for c in raw_cols[1:]]
-        select = [f"{value[n]} AS {_q(names[n])}" for n, _ in union]
+        select = [f"{value[n]} AS {_q(names[n])}" for n in written]
         select += [f"m.{_q(_MAP + f)} AS {_q(f)}" for f in FIELDS]
         order, row_groups = "", ""
         if order_by_ucic and "ucic" in value:
@@ -587,6 +598,52 @@ def _write_dates(
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for future in [pool.submit(run, jobs[i::workers]) for i in range(workers)]:
             future.result()
+
+
+def enriched_transactions(
+    con: DuckDBBackend, lake_dir: Path, partner_id: str, *, dates: Iterable[date] | None = None
+) -> ir.Table:
+    """A partner's enriched transactions with every transaction column: ``lake/transactions``
+    rows joined to their enriched rows on (date, ``txn_id``) — the transaction's columns as
+    ingested (one named like a field renamed ``<name>_input``, as in :func:`enrich_file`),
+    then :data:`FIELDS`. Transactions not enriched yet are left out (as the enriched files
+    leave them out). ``dates``: only those date partitions (default: all)."""
+    raw_dir = _partner_dir(lake_dir, "transactions", partner_id)
+    out_dir = _partner_dir(lake_dir, "enriched_transactions", partner_id)
+    wanted = None if dates is None else {f"date={d.isoformat()}" for d in dates}
+
+    def files(root: Path) -> list[str]:
+        folders = sorted(p for p in root.glob("date=*") if p.is_dir())
+        return [
+            str(f)
+            for folder in folders
+            if wanted is None or folder.name in wanted
+            for f in sorted(folder.glob("*.parquet"))
+        ]
+
+    raw_files, enriched_files = files(raw_dir), files(out_dir)
+    if not raw_files or not enriched_files:
+        raise NotFound(f"No enriched transactions for partner {partner_id}.")
+    n = next(_views)
+    raw = con.read_parquet(
+        raw_files, table_name=f"_sl_raw_tx_{n}", hive_partitioning=True, union_by_name=True
+    )
+    enriched = con.read_parquet(
+        enriched_files, table_name=f"_sl_enriched_{n}", hive_partitioning=True, union_by_name=True
+    )
+    hive = {"partner", "date"}
+    columns = [c for c in raw.columns if c not in hive]
+    names = _output_names(columns)
+    fields = enriched.select(
+        _sl_date=enriched["date"], _sl_txn=enriched["txn_id"], **{f: enriched[f] for f in FIELDS}
+    )
+    joined = raw.join(
+        fields, [raw["date"] == fields["_sl_date"], raw["txn_id"] == fields["_sl_txn"]]
+    )
+    return joined.select(*(joined[c].name(names[c]) for c in columns), *(joined[f] for f in FIELDS))
+
+
+_views = itertools.count()
 
 
 def enrich_lake(
