@@ -492,3 +492,14 @@ def test_the_collector_is_paused_during_a_run_and_restored(
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_file_hash_is_the_sha256_of_the_bytes(tmp_path: Path) -> None:
+    """Hashed from a memory map; an empty file (which cannot be mapped) too."""
+    import hashlib
+    import os
+
+    for name, data in (("empty", b""), ("small", b"a,b\n1,2\n"), ("big", os.urandom(9 << 20))):
+        path = tmp_path / name
+        path.write_bytes(data)
+        assert service.file_hash(path) == hashlib.sha256(data).hexdigest(), name
