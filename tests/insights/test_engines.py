@@ -8,6 +8,7 @@ import ibis
 import ibis.expr.datatypes as dt
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from sightline.config import Settings
 from sightline.insights.engines import DuckDBEngine, Engine, create_engine, relation_name
@@ -47,10 +48,13 @@ def test_snapshot_dates(tmp_path: Path) -> None:
     assert snapshot_dates(tmp_path, "nobody", smallfi.AS_OF) == (None, None)
 
 
-def test_query_arrow_in_place_and_release() -> None:
+@pytest.mark.parametrize("stored", [False, True], ids=["memory", "database-file"])
+def test_query_arrow_in_place_and_release(tmp_path: Path, stored: bool) -> None:
     """DuckDB runs the SQL over ``rows`` inside the engine; the generic path (fetch, then a
-    local DuckDB) gives the same table; a released table is gone from the engine."""
-    engine = DuckDBEngine(threads=1, memory_limit="256MB")
+    local DuckDB) gives the same table; a released table is gone from the engine. With a
+    ``storage_dir`` the tables live in a database file there, deleted on close."""
+    storage = tmp_path / "store" if stored else None
+    engine = DuckDBEngine(threads=1, memory_limit="256MB", storage_dir=storage)
     try:
         t = engine.materialize(
             engine.from_arrow(pa.table({"u": ["b", "a", "c"], "n": pa.array([2, 1, 3])}))
@@ -66,7 +70,37 @@ def test_query_arrow_in_place_and_release() -> None:
         name = relation_name(t)  # get_name() is qualified: temp.main.<name>
         count = "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?"
         assert engine.con.con.execute(count, [name]).fetchone() == (1,)
+        database = "temp" if storage is None else "sl_store"
+        assert engine.con.con.execute(
+            "SELECT database_name FROM duckdb_tables() WHERE table_name = ?", [name]
+        ).fetchone() == (database,)
         engine.release(t)
         assert engine.con.con.execute(count, [name]).fetchone() == (0,)
     finally:
         engine.close()
+    if storage is not None:
+        assert list(storage.iterdir()) == []  # the database file is gone
+
+
+def test_tables_go_to_a_database_file_when_they_would_not_fit(tmp_path: Path) -> None:
+    """``plan_storage``: above half the memory limit (at ~12 bytes of tables per byte of
+    Parquet) the tables are stored in a file under the temp dir; a bad limit is named."""
+    from sightline.insights.engines import EngineError, _bytes
+
+    assert _bytes("8GB") == 8 * 1000**3 and _bytes("1.5 GiB") == 3 * 1024**3 // 2
+    small = DuckDBEngine(threads=1, memory_limit="1200MB", temp_dir=tmp_path / "a")
+    big = DuckDBEngine(threads=1, memory_limit="1200MB", temp_dir=tmp_path / "b")
+    try:
+        small.plan_storage(40 * 1000**2)  # 480 MB of tables: in memory
+        big.plan_storage(60 * 1000**2)  # 720 MB: stored
+        assert small.database is None
+        assert big.database is not None and big.database.is_relative_to(tmp_path / "b")
+        t = big.materialize(big.from_arrow(pa.table({"n": [1, 2]})))
+        assert t.to_pyarrow()["n"].to_pylist() == [1, 2]
+        assert big.database.exists()
+    finally:
+        small.close()
+        big.close()
+    assert list((tmp_path / "b").glob("*/store.duckdb")) == []
+    with pytest.raises(EngineError, match="memory_limit"):
+        DuckDBEngine(memory_limit="lots")

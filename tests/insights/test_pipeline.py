@@ -186,6 +186,27 @@ def test_rule_union_sql_is_a_template_filled_per_refresh(
     assert len(pipeline._sql_cache) == 1
 
 
+def test_tables_stored_in_a_database_file_give_the_same_assignments(
+    engine: Engine, lake: tuple[Path, dict], tmp_path: Path
+) -> None:
+    from sightline.insights.engines import DuckDBEngine
+
+    root, _ = lake
+    stored = DuckDBEngine(threads=2, memory_limit="1GB", storage_dir=tmp_path / "store")
+    try:
+        results = [
+            compute_assignments(
+                eng, root, smallfi.PARTNER, as_of=smallfi.AS_OF, rules=RULES, codes=lookup
+            )
+            for eng in (engine, stored)
+        ]
+    finally:
+        stored.close()
+    assert results[0].assignments.num_rows > 30
+    assert results[0].assignments.equals(results[1].assignments)
+    assert results[0].customers == results[1].customers
+
+
 def _private() -> list[PrivateKli]:
     mortgage = smallfi.key_code("fi_product:mortgage")
     return [

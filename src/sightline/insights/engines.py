@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import shutil
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -78,6 +80,10 @@ class Engine(ABC):
     def materialize(self, expr: ir.Table) -> ir.Table:
         """Compute ``expr`` once and keep the result in the engine for the next expressions."""
 
+    def plan_storage(self, input_bytes: int) -> None:  # noqa: B027 - optional hook
+        """Told how many bytes of Parquet the refresh reads before it materialises anything:
+        an engine may keep its tables elsewhere when they would not fit in memory."""
+
     def view(self, expr: ir.Table) -> ir.Table:
         """``expr`` as a named relation evaluated where it is read (nothing stored): SQL compiled
         over it refers to it by name instead of repeating its definition. By default ``expr``
@@ -140,7 +146,10 @@ class DuckDBEngine(Engine):
         threads: int | None = None,
         memory_limit: str = "16GB",
         temp_dir: Path | None = None,
+        storage_dir: Path | None = None,
     ) -> None:
+        """``storage_dir``: keep the materialised tables in a database file there from the
+        start (see :meth:`plan_storage`, which chooses it by size when ``temp_dir`` is set)."""
         config: dict[str, Any] = {
             "threads": threads or os.cpu_count() or 2,
             "memory_limit": memory_limit,
@@ -149,9 +158,35 @@ class DuckDBEngine(Engine):
         if temp_dir is not None:
             temp_dir.mkdir(parents=True, exist_ok=True)
             config["temp_directory"] = str(temp_dir)
+        self.temp_dir = temp_dir
+        self.memory_limit_bytes = _bytes(memory_limit)
+        self.database: Path | None = None
+        self._schema = "temp.main"
         self.con = ibis.duckdb.connect(**config)
         for statement in duck.SESSION:
             self.con.raw_sql(statement)
+        if storage_dir is not None:
+            self.store_in_file(storage_dir)
+
+    def store_in_file(self, directory: Path) -> None:
+        """Materialise from now on into a database file under ``directory`` (deleted by
+        :meth:`close`). DuckDB compresses stored tables (dictionary, FSST, bit-packing): the
+        look-back's transactions take ~5x less than as an in-memory table, so at 100M
+        transactions they stay within the memory limit instead of spilling to the temp dir —
+        and each rule reads them back from the buffer pool."""
+        if self.database is not None:
+            return
+        self.database = directory / _name("engine") / "store.duckdb"
+        self.database.parent.mkdir(parents=True, exist_ok=True)
+        # one catalog name in every engine: the compiled SQL (and its cached template) names it
+        self.con.con.execute(f"ATTACH '{self.database}' AS {STORE_CATALOG}")
+        self._schema = f"{STORE_CATALOG}.main"
+
+    def plan_storage(self, input_bytes: int) -> None:
+        if self.temp_dir is not None and input_bytes * MEMORY_PER_PARQUET_BYTE > (
+            self.memory_limit_bytes * STORE_ABOVE_SHARE
+        ):
+            self.store_in_file(self.temp_dir)
 
     def _read_parquet(self, paths: list[str]) -> ir.Table:
         return self.con.read_parquet(
@@ -163,14 +198,19 @@ class DuckDBEngine(Engine):
         self.con.con.register(name, table)
         return self.con.table(name)
 
-    def materialize(self, expr: ir.Table) -> ir.Table:
+    def _create(self, expr: ir.Table | None, schema: Schema | None = None) -> ir.Table:
         name = _name("tmp")
-        return self.con.create_table(name, expr, temp=True)
+        if self.database is None:
+            return self.con.create_table(name, expr, schema=schema, temp=True)
+        return self.con.create_table(name, expr, schema=schema, database=(STORE_CATALOG, "main"))
+
+    def materialize(self, expr: ir.Table) -> ir.Table:
+        return self._create(expr)
 
     def materialize_sql(self, sql: str, schema: Schema) -> ir.Table:
         # as Ibis's create_table: a table of the expression's types, then the rows inserted
-        table = self.con.create_table(_name("tmp"), schema=ibis.schema(schema), temp=True)
-        self.con.con.execute(f'INSERT INTO temp.main."{relation_name(table)}" {sql}')
+        table = self._create(None, ibis.schema(schema))
+        self.con.con.execute(f'INSERT INTO {self._schema}."{relation_name(table)}" {sql}')
         return table
 
     def view(self, expr: ir.Table) -> ir.Table:
@@ -181,7 +221,7 @@ class DuckDBEngine(Engine):
     def release(self, table: ir.Table) -> None:
         name = relation_name(table)
         if name is not None:
-            self.con.con.execute(f'DROP TABLE IF EXISTS temp.main."{name}"')
+            self.con.con.execute(f'DROP TABLE IF EXISTS {self._schema}."{name}"')
 
     def query_arrow(self, expr: ir.Table, sql: str) -> pa.Table:
         inner = self.con.compile(expr)
@@ -189,6 +229,28 @@ class DuckDBEngine(Engine):
 
     def close(self) -> None:
         self.con.disconnect()
+        if self.database is not None:
+            shutil.rmtree(self.database.parent, ignore_errors=True)
+
+
+#: the catalog of :meth:`DuckDBEngine.store_in_file`'s database
+STORE_CATALOG = "sl_store"
+#: DuckDB's in-memory tables of a refresh per byte of the enriched Parquet they come from
+#: (measured at 10M transactions: see docs/benchmarks.md, KLI refresh, fourth round)
+MEMORY_PER_PARQUET_BYTE = 12
+#: the share of the memory limit above which the tables go to a database file instead
+STORE_ABOVE_SHARE = 0.5
+_UNITS = {"": 1, "B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4,
+          "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3, "TIB": 1024**4}  # fmt: skip
+
+
+def _bytes(size: str) -> int:
+    """A DuckDB size setting ("8GB", "1500MB", "16 GiB") in bytes."""
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]*)\s*", size)
+    unit = m[2].upper() if m else ""
+    if m is None or unit not in _UNITS:
+        raise EngineError(f"memory_limit must be a size such as 8GB, not {size!r}")
+    return int(float(m[1]) * _UNITS[unit])
 
 
 class SparkEngine(Engine):

@@ -105,6 +105,8 @@ class Inputs:
     customers: ir.Table
     events: ir.Table
     telemetry: ir.Table
+    #: bytes of the enriched transaction files read (sizes the engine's tables)
+    txn_file_bytes: int = 0
 
 
 def load_inputs(
@@ -126,10 +128,10 @@ def load_inputs(
             t = t.semi_join(scope, "ucic")
         return t
 
-    txns = read(
-        files_between(lake_dir, ENRICHED, partner_id, as_of - timedelta(days=lookback_days), as_of),
-        TXN_SCHEMA,
+    txn_files = files_between(
+        lake_dir, ENRICHED, partner_id, as_of - timedelta(days=lookback_days), as_of
     )
+    txns = read(txn_files, TXN_SCHEMA)
     txns = txns.filter(
         txns.ucic.notnull(),
         txns.posted_at > ibis.literal(as_of - timedelta(days=lookback_days)),
@@ -154,4 +156,5 @@ def load_inputs(
         customers=customers.filter(customers.ucic.notnull()),
         events=events,
         telemetry=telemetry.filter(telemetry.ucic.notnull()),
+        txn_file_bytes=sum(f.stat().st_size for f in txn_files),
     )

@@ -91,6 +91,7 @@ def compute_assignments(
         lookback_days=rules.lookback_days(),
         scope=scope_table,
     )
+    engine.plan_storage(inputs.txn_file_bytes)
     compiled = compile_base(inputs, rules, engine.materialize, engine.view)
     rule_rows = engine.materialize_sql(rule_union_sql(engine, compiled, rules), ROW_SCHEMA)
     for table in rule_only_tables(compiled):
@@ -165,7 +166,7 @@ def rule_union_sql(engine: Engine, c: Compiled, rules: RuleSet) -> str:
     key = (
         engine.name,
         rules.model_dump_json(),
-        tuple((role, tuple(t.schema().items())) for role, t in tables.items()),
+        tuple((role, _namespace(t), tuple(t.schema().items())) for role, t in tables.items()),
     )
     names = {role: relation_name(t) for role, t in tables.items()}
     template = _sql_cache.get(key)
@@ -179,6 +180,13 @@ def rule_union_sql(engine: Engine, c: Compiled, rules: RuleSet) -> str:
                 _sql_cache.clear()
             _sql_cache[key] = template
     return _fill(template, names, c.as_of)
+
+
+def _namespace(table: ir.Table) -> str:
+    """Where a relation lives (catalog and schema: part of the compiled SQL), '' for an
+    expression."""
+    op = table.op()
+    return str(getattr(op, "namespace", ""))
 
 
 def _template(sql: str, roles: dict[str, str]) -> str:
