@@ -180,13 +180,17 @@ EVIDENCE = ['{"a":1}', "x,y\nz", "ünï€𝄞", "", None, '{"t":["T1","T2"]}' *
 STRENGTHS = [None, 0.1, 1.0, 1 / 3, 1e-300, 123456789.125, -0.0]
 
 
+@pytest.mark.parametrize("limit", [("PACK_ROWS", 5), ("PACK_BYTES", 60)])
 def test_packed_sets_keep_every_value_across_slices(
-    context: AppContext, acme: PartnerKey, monkeypatch: pytest.MonkeyPatch
+    context: AppContext,
+    acme: PartnerKey,
+    monkeypatch: pytest.MonkeyPatch,
+    limit: tuple[str, int],
 ) -> None:
-    """Slices of a few rows (customers never split), awkward ids, every kind of evidence and
-    strength: what is read back (assignments, evidence, first dates after an incremental) is
-    exactly what was published."""
-    monkeypatch.setattr(publish, "PACK_ROWS", 5)
+    """Slices of a few rows or evidence bytes (customers never split), awkward ids, every kind
+    of evidence and strength: what is read back (assignments, evidence, first dates after an
+    incremental) is exactly what was published."""
+    monkeypatch.setattr(publish, *limit)
     codes = sorted([CHECKING, P2P, CONSUMER_MORTGAGE_LOAN])
     rows = []
     for i, ucic in enumerate(sorted(AWKWARD + [f"c{n}" for n in range(7)])):

@@ -364,7 +364,10 @@ PACKED_SCHEMA = pa.schema(
     ]
 )
 PACK_ROWS = 1_000_000
-"""Assignments packed per slice (bounded so a slice's evidence stays far below 2 GiB)."""
+"""Assignments packed per slice."""
+PACK_BYTES = 256 * 1024 * 1024
+"""Evidence bytes per slice at most (a customer is never split): a slice's evidence is one Arrow
+string array, whose offsets stop at 2 GiB."""
 
 
 def pack(rows: pa.Table) -> Iterator[pa.Table]:
@@ -381,10 +384,18 @@ def pack(rows: pa.Table) -> Iterator[pa.Table]:
     ucic = rows["ucic"]
     change = pc.not_equal(ucic[1:], ucic[:-1]) if n > 1 else pa.array([], pa.bool_())
     starts = np.flatnonzero(np.concatenate([[True], change.to_numpy(zero_copy_only=False)]))
+    size = pc.fill_null(pc.binary_length(rows["evidence"]), 0).to_numpy()
+    # evidence bytes before each customer, and in all
+    before = np.concatenate([[0], np.cumsum(size, dtype=np.int64)])[np.append(starts, n)]
     cut = 0
     while cut < len(starts):
-        # the customers starting within the next PACK_ROWS rows (at least one)
-        end = max(int(np.searchsorted(starts, starts[cut] + PACK_ROWS)), cut + 1)
+        # the customers starting within the next PACK_ROWS rows whose evidence fits in
+        # PACK_BYTES (at least one)
+        end = min(
+            int(np.searchsorted(starts, starts[cut] + PACK_ROWS)),
+            int(np.searchsorted(before, before[cut] + PACK_BYTES, side="right")) - 1,
+        )
+        end = max(end, cut + 1)
         first_row = int(starts[cut])
         last_row = int(starts[end]) if end < len(starts) else n
         bounds = (np.append(starts[cut:end], last_row) - first_row).astype(np.int32)
