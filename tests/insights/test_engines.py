@@ -83,7 +83,7 @@ def test_query_arrow_in_place_and_release(tmp_path: Path, stored: bool) -> None:
 
 
 def test_tables_go_to_a_database_file_when_they_would_not_fit(tmp_path: Path) -> None:
-    """``plan_storage``: above half the memory limit (at ~12 bytes of tables per byte of
+    """``plan_storage``: above twice the memory limit (at ~9 bytes of tables per byte of
     Parquet) the tables are stored in a file under the temp dir; a bad limit is named."""
     from sightline.insights.engines import EngineError, _bytes
 
@@ -91,8 +91,8 @@ def test_tables_go_to_a_database_file_when_they_would_not_fit(tmp_path: Path) ->
     small = DuckDBEngine(threads=1, memory_limit="1200MB", temp_dir=tmp_path / "a")
     big = DuckDBEngine(threads=1, memory_limit="1200MB", temp_dir=tmp_path / "b")
     try:
-        small.plan_storage(40 * 1000**2)  # 480 MB of tables: in memory
-        big.plan_storage(60 * 1000**2)  # 720 MB: stored
+        small.plan_storage(250 * 1000**2)  # 2,250 MB of tables: in memory (spills)
+        big.plan_storage(280 * 1000**2)  # 2,520 MB: stored
         assert small.database is None
         assert big.database is not None and big.database.is_relative_to(tmp_path / "b")
         t = big.materialize(big.from_arrow(pa.table({"n": [1, 2]})))

@@ -171,9 +171,9 @@ class DuckDBEngine(Engine):
     def store_in_file(self, directory: Path) -> None:
         """Materialise from now on into a database file under ``directory`` (deleted by
         :meth:`close`). DuckDB compresses stored tables (dictionary, FSST, bit-packing): the
-        look-back's transactions take ~5x less than as an in-memory table, so at 100M
-        transactions they stay within the memory limit instead of spilling to the temp dir —
-        and each rule reads them back from the buffer pool."""
+        look-back's tables take ~8x less than in memory (10M transactions: 272 MB against
+        2,083 MB), so at 100M transactions they stay within the memory limit instead of
+        spilling to the temp dir, and each rule reads them from the buffer pool."""
         if self.database is not None:
             return
         self.database = directory / _name("engine") / "store.duckdb"
@@ -236,10 +236,13 @@ class DuckDBEngine(Engine):
 #: the catalog of :meth:`DuckDBEngine.store_in_file`'s database
 STORE_CATALOG = "sl_store"
 #: DuckDB's in-memory tables of a refresh per byte of the enriched Parquet they come from
-#: (measured at 10M transactions: see docs/benchmarks.md, KLI refresh, fourth round)
-MEMORY_PER_PARQUET_BYTE = 12
-#: the share of the memory limit above which the tables go to a database file instead
-STORE_ABOVE_SHARE = 0.5
+#: (10M transactions: 2,083 MB of tables from 232 MB of files; docs/benchmarks.md, KLI
+#: refresh, fourth round)
+MEMORY_PER_PARQUET_BYTE = 9
+#: the tables go to a database file when their estimate passes this multiple of the memory
+#: limit: stored tables are scanned ~1.3-1.5x slower, and a moderate spill costs less (10M
+#: transactions: 38 s in memory at 8 GB, 42 s at 1.5 GB, 55-57 s stored at either)
+STORE_ABOVE_SHARE = 2.0
 _UNITS = {"": 1, "B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4,
           "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3, "TIB": 1024**4}  # fmt: skip
 
