@@ -565,3 +565,29 @@ def test_lake_files_keep_the_key_and_rule_columns_and_the_view_gives_every_colum
             batch.enriched_transactions(con, lake_settings.lake_dir, "../x")
     finally:
         con.disconnect()
+
+
+def test_a_failing_batch_leaves_no_forked_child(
+    tiny: Enricher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When this process's share fails, the children (here: stuck) are stopped, and the error
+    is raised."""
+    import multiprocessing
+    import time
+
+    parent = os.getpid()
+
+    def broken(key: str, *args: str | None) -> object:
+        if os.getpid() == parent:
+            raise RuntimeError("engine broke")
+        time.sleep(60)
+        raise AssertionError("unreachable")
+
+    monkeypatch.setattr(tiny, "enrich_key", broken)
+    monkeypatch.setattr(batch, "PARALLEL_MIN_KEYS", 4)
+    todo: list[batch.AnswerKey] = [(f"KEY {i}", "debit", None, None, None) for i in range(20)]
+    started = time.perf_counter()
+    with pytest.raises(RuntimeError, match="engine broke"):
+        batch._enrich_keys(tiny, todo, 2, None)
+    assert multiprocessing.active_children() == []
+    assert time.perf_counter() - started < 30

@@ -355,7 +355,15 @@ def _enrich_keys(
             continue
         send.close()
         children.append((child, receive))
-    out = _enrich_one_share(engine, shares[0], _reporter(progress, total, len(shares)))
+    try:
+        out = _enrich_one_share(engine, shares[0], _reporter(progress, total, len(shares)))
+    except BaseException:  # no child is left behind, blocked on a pipe nobody reads
+        for started in children:
+            if started is not None:
+                started[0].terminate()
+                started[0].join()
+                started[1].close()
+        raise
     for share, started in zip(shares[1:], children, strict=True):
         answers: list[tuple[Any, ...]] | None = None
         if started is not None:
