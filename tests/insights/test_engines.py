@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import ibis
@@ -104,3 +105,10 @@ def test_tables_go_to_a_database_file_when_they_would_not_fit(tmp_path: Path) ->
     assert list((tmp_path / "b").glob("*/store.duckdb")) == []
     with pytest.raises(EngineError, match="memory_limit"):
         DuckDBEngine(memory_limit="lots")
+    # an engine dropped without close() leaves no file behind either
+    dropped = DuckDBEngine(threads=1, memory_limit="1GB", storage_dir=tmp_path / "c")
+    folder = dropped.database.parent  # type: ignore[union-attr]
+    assert folder.is_dir()
+    del dropped
+    gc.collect()
+    assert not folder.exists()

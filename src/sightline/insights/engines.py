@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import uuid
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -178,6 +179,9 @@ class DuckDBEngine(Engine):
             return
         self.database = directory / _name("engine") / "store.duckdb"
         self.database.parent.mkdir(parents=True, exist_ok=True)
+        # deleted by close(), or when the engine is dropped unclosed (a caller's engine passed
+        # to run_refresh is not closed by it), at the latest at interpreter exit
+        weakref.finalize(self, shutil.rmtree, self.database.parent, True)
         # one catalog name in every engine: the compiled SQL (and its cached template) names it
         self.con.con.execute(f"ATTACH '{self.database}' AS {STORE_CATALOG}")
         self._schema = f"{STORE_CATALOG}.main"
