@@ -128,6 +128,33 @@ def test_failures_are_recorded(settings: Settings, context: AppContext, acme: Pa
         run_refresh(settings, context.sessions, "nobody", enrich=None)
 
 
+def test_a_refresh_left_running_by_an_ended_process_is_closed_as_failed(
+    settings: Settings, context: AppContext, acme: PartnerKey
+) -> None:
+    """A process killed mid-refresh leaves its row "running"; the partner's next refresh (which
+    holds the partner's lock, so nothing else is running) closes it as failed, with the reason."""
+    from sightline.insights.refresh import INTERRUPTED
+
+    smallfi.build(settings.lake_dir)
+    with db.transaction(context.sessions) as session:
+        session.add(
+            KliRefresh(
+                refresh_id="ref_killed",
+                partner_id="acme",
+                mode="full",
+                status="running",
+                engine="duckdb",
+                as_of=smallfi.d(1),
+            )
+        )
+    run_refresh(settings, context.sessions, "acme", full=True, as_of=smallfi.AS_OF)
+    rows = {r.refresh_id: r for r in log_rows(context)}
+    killed = rows.pop("ref_killed")
+    assert (killed.status, killed.error) == ("failed", INTERRUPTED)
+    assert killed.ended_at is not None
+    assert [r.status for r in rows.values()] == ["succeeded"]
+
+
 def test_change_detection(tmp_path: Path) -> None:
     lake = tmp_path / "lake"
     t0 = datetime(2026, 11, 1, tzinfo=UTC)

@@ -323,6 +323,23 @@ def partner_lock(settings: Settings, partner_id: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+INTERRUPTED = "Interrupted: the process ended before the refresh finished (nothing was published)."
+
+
+def _close_interrupted(session: Session, partner_id: str) -> None:
+    """Rows of this partner still ``running``: under the partner's lock no other refresh is in
+    progress, so each was left by a process that ended mid-refresh (killed, out of memory, a
+    machine restart). Its publication never committed (it commits with the ``succeeded`` row):
+    the row is closed as failed, with the reason, instead of staying "running" for ever."""
+    stale = select(KliRefresh).where(
+        KliRefresh.partner_id == partner_id, KliRefresh.status == "running"
+    )
+    for row in session.execute(stale).scalars():
+        row.status = "failed"
+        row.ended_at = utcnow()
+        row.error = INTERRUPTED
+
+
 def _locked_refresh(
     settings: Settings,
     sessions: sessionmaker[Session],
@@ -342,6 +359,7 @@ def _locked_refresh(
     with transaction(sessions) as session:
         if session.get(Partner, partner_id) is None:
             raise NotFound(f"Partner {partner_id} not found.")
+        _close_interrupted(session, partner_id)
         previous = last_success(session, partner_id)
         watermark = previous.watermark if previous is not None else None
         mode = "full" if full or previous is None else "incremental"
