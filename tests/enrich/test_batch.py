@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -524,6 +525,17 @@ def test_keys_enriched_on_forked_cores_give_the_same_answers(
     calls.clear()
     assert run(4)[0].equals(one_core)
     assert len(calls) == keys
+
+    def hangs(*args: object) -> None:
+        time.sleep(3600)
+
+    monkeypatch.setattr(batch, "_child_share", hangs)  # stopped when its time is up
+    monkeypatch.setattr(batch, "CHILD_SECONDS", 0.5)
+    monkeypatch.setattr(batch, "CHILD_SECONDS_PER_KEY", 0.0)
+    calls.clear()
+    started = time.monotonic()
+    assert run(4)[0].equals(one_core)
+    assert len(calls) == keys and time.monotonic() - started < 60
 
 
 def test_lake_files_keep_the_key_and_rule_columns_and_the_view_gives_every_column(

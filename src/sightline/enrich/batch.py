@@ -298,6 +298,12 @@ the engine is Python (one core), so the others run forked copies of the process,
 share of the keys (:func:`_enrich_keys`). Below this, forking costs more than it saves."""
 
 
+CHILD_SECONDS = 60.0
+CHILD_SECONDS_PER_KEY = 0.005
+"""How long the parent waits for a forked child's share (~75 µs a key when it works): past
+this the child is stopped and its share enriched in the parent."""
+
+
 def _enrich_one_share(
     engine: Enricher, todo: list[AnswerKey], report: Callable[[int], None] | None = None
 ) -> list[tuple[Any, ...]]:
@@ -367,13 +373,19 @@ def _enrich_keys(
     for share, started in zip(shares[1:], children, strict=True):
         answers: list[tuple[Any, ...]] | None = None
         if started is not None:
+            process, receive = started
             try:
-                answers = started[1].recv()
+                # bounded: a child that hangs (forked while another thread held a lock it
+                # needs) is stopped and its share done here, so a refresh never waits for ever
+                if receive.poll(CHILD_SECONDS + CHILD_SECONDS_PER_KEY * len(share)):
+                    answers = receive.recv()
             except (EOFError, OSError):
                 answers = None
             finally:
-                started[1].close()
-                started[0].join()
+                receive.close()
+                if answers is None and process.is_alive():
+                    process.kill()
+                process.join()
         if answers is None or len(answers) != len(share):
             answers = _enrich_one_share(engine, share)
         out.extend(answers)
