@@ -44,7 +44,7 @@ from sqlalchemy.orm import Session
 from sightline import duck
 from sightline.errors import BadRequest, NotFound
 from sightline.insights.repository import (
-    KLI_RECORD,
+    RECORD,
     Db,
     Publication,
     partner_tree,
@@ -346,16 +346,6 @@ def count_delta(new: pa.Table, old: pa.Table | None, tree: Taxonomy) -> list[tup
 
 # --- bulk writes ---------------------------------------------------------------------------------
 
-RECORD = np.dtype(
-    [
-        ("kli_code", "<i8"),
-        ("first_assigned", "<i4"),
-        ("evidence_bytes", "<i4"),
-        ("strength", "<f8"),
-    ]
-)
-"""One KLI of a customer in ``kli_assignment_sets.klis`` (``repository.KLI_RECORD``)."""
-assert RECORD.itemsize == KLI_RECORD.size
 PACKED_SCHEMA = pa.schema(
     [
         pa.field("ucic", pa.string()),
@@ -646,13 +636,7 @@ def _publish_full(
         if db.sqlite:
             # customers left without any KLI are deleted, the others overwritten in place (each
             # leaf page written once, the key index untouched)
-            gone = pc.unique(old["ucic"])
-            gone = gone.filter(pc.invert(pc.is_in(gone, value_set=pc.unique(d.rows["ucic"]))))
-            db.executemany(
-                "DELETE FROM kli_assignment_sets WHERE partner_id = ? AND generation = ?"
-                " AND ucic = ?",
-                ((partner_id, gen, u) for u in gone.to_pylist()),
-            )
+            _delete_customers_without(db, partner_id, gen, pc.unique(old["ucic"]), d.rows["ucic"])
             upsert = True
         else:
             db.execute(
@@ -722,6 +706,18 @@ def _publish_incremental(
     }
 
 
+def _delete_customers_without(
+    db: Db, partner_id: str, gen: int, ucics: pa.Array, still_held: pa.ChunkedArray
+) -> None:
+    """Delete the sets of ``ucics`` that are not in ``still_held`` (customers left without any
+    KLI); the others are overwritten in place by an upsert."""
+    gone = ucics.filter(pc.invert(pc.is_in(ucics, value_set=pc.unique(still_held))))
+    db.executemany(
+        "DELETE FROM kli_assignment_sets WHERE partner_id = ? AND generation = ? AND ucic = ?",
+        ((partner_id, gen, u) for u in gone.to_pylist()),
+    )
+
+
 def _write_incremental(
     db: Db,
     partner_id: str,
@@ -736,11 +732,7 @@ def _write_incremental(
     if db.sqlite:
         # the customers still holding KLIs are rewritten in place (one visit to each leaf page)
         # and the others deleted
-        gone = pc.filter(ucics, pc.invert(pc.is_in(ucics, value_set=packed["ucic"])))
-        db.executemany(
-            "DELETE FROM kli_assignment_sets WHERE partner_id = ? AND generation = ? AND ucic = ?",
-            ((partner_id, gen, u) for u in gone.to_pylist()),
-        )
+        _delete_customers_without(db, partner_id, gen, ucics, packed["ucic"])
         _load_sets(db, partner_id, gen, packed, as_of, upsert=True)
     else:
         db.execute(

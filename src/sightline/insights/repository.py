@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import anyio.to_thread
+import numpy as np
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -164,6 +165,16 @@ def _overlay(private: tuple[Kli, ...]) -> Taxonomy:
 
 KLI_RECORD = struct.Struct("<qiid")
 """One KLI of a customer in ``kli_assignment_sets.klis``."""
+RECORD = np.dtype(
+    [
+        ("kli_code", "<i8"),
+        ("first_assigned", "<i4"),
+        ("evidence_bytes", "<i4"),
+        ("strength", "<f8"),
+    ]
+)
+"""The same record as a numpy type (the publish fills and reads records in bulk)."""
+assert RECORD.itemsize == KLI_RECORD.size
 NO_EVIDENCE = -1
 _EPOCH = dt.date(1970, 1, 1).toordinal()
 
@@ -278,13 +289,22 @@ def evidence(db: Db, partner_id: str, ucic: str, code: int) -> str | None:
     if not rows:
         return None
     klis, text_ = rows[0]
-    start = 0
-    raw = (text_ or "").encode()
-    for kli_code, _, size, _ in KLI_RECORD.iter_unpack(klis):
+    for kli_code, _, _, ev in with_evidence(klis, text_):
         if kli_code == code:
-            return raw[start : start + size].decode() if size >= 0 else None
-        start += max(size, 0)
+            return ev
     return None
+
+
+def with_evidence(
+    klis: bytes, evidence_text: str | None
+) -> Iterator[tuple[int, str, float | None, str | None]]:
+    """A customer's KLIs as (kli_code, first_assigned, strength, evidence): each record's
+    evidence is the next ``evidence_bytes`` of the customer's concatenated texts."""
+    raw, start = (evidence_text or "").encode(), 0
+    for code, first, strength, size in parse_klis(klis):
+        ev = raw[start : start + size].decode() if size is not None else None
+        start += size or 0
+        yield code, first, strength, ev
 
 
 EXPORT_ALL = (
@@ -319,10 +339,7 @@ def current_assignments(db: Db, partner_id: str) -> Iterator[Row]:
         )
         while batch := cur.fetchmany(10_000):
             for ucic, last, klis, text_ in batch:
-                raw, start = (text_ or "").encode(), 0
-                for code, first, strength, size in parse_klis(klis):
-                    ev = raw[start : start + size].decode() if size is not None else None
-                    start += size or 0
+                for code, first, strength, ev in with_evidence(klis, text_):
                     yield ucic, code, first, last, strength, ev
     finally:
         cur.close()
