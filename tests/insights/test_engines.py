@@ -12,7 +12,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from sightline.config import Settings
-from sightline.insights.engines import DuckDBEngine, Engine, create_engine, relation_name
+from sightline.insights.engines import (
+    DuckDBEngine,
+    Engine,
+    EngineError,
+    create_engine,
+    relation_name,
+)
 from sightline.insights.inputs import snapshot_dates
 from tests.insights import smallfi
 
@@ -112,3 +118,20 @@ def test_tables_go_to_a_database_file_when_they_would_not_fit(tmp_path: Path) ->
     del dropped
     gc.collect()
     assert not folder.exists()
+
+
+def test_a_refresh_too_big_for_memory_is_computed_in_ranges() -> None:
+    """``parts``: ranges whose tables (~9 bytes per byte of Parquet) fit in half the memory
+    limit; a fixed number when one is given, and at least one."""
+    engine = DuckDBEngine(threads=1, memory_limit="8GB")
+    fixed = DuckDBEngine(threads=1, memory_limit="8GB", parts=4)
+    try:
+        assert engine.parts(0) == 1
+        assert engine.parts(232 * 1000**2) == 1  # 10M transactions: ~2 GB of tables
+        assert engine.parts(2_200 * 1000**2) == 5  # 100M: ~20 GB
+        assert fixed.parts(0) == fixed.parts(10**12) == 4
+    finally:
+        engine.close()
+        fixed.close()
+    with pytest.raises(EngineError, match="parts"):
+        DuckDBEngine(parts=0)

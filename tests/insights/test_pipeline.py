@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -251,3 +252,54 @@ def test_duckdb_and_spark_give_identical_assignments(
     assert duck.assignments.to_pylist() == spark.assignments.to_pylist()
     assert duck.customers == spark.customers
     assert duck.unmapped_keys == spark.unmapped_keys
+
+
+@pytest.mark.parametrize("scoped", [False, True], ids=["full", "scoped"])
+def test_computed_in_ucic_ranges_the_assignments_are_the_same(
+    engine: Engine, lake: tuple[Path, dict], scoped: bool
+) -> None:
+    """A refresh too big for memory is computed range of customers by range (each rule reads
+    one customer's rows): three ranges give exactly the one pass's rows, in the same order,
+    private KLIs and the customer count included."""
+    from sightline.insights import pipeline
+    from sightline.insights.engines import DuckDBEngine
+
+    root, expected = lake
+    scope = sorted(expected)[:-1] if scoped else None
+    ranged = DuckDBEngine(threads=2, memory_limit="1GB", parts=3)
+    calls: list[object] = []
+    original = pipeline._compute_range
+
+    def counted(*args: object, **kwargs: object) -> pipeline.ComputeResult:
+        calls.append(kwargs["ucic_range"])
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    pipeline._compute_range = counted  # type: ignore[assignment]
+    try:
+        results = [
+            compute_assignments(
+                eng,
+                root,
+                smallfi.PARTNER,
+                as_of=smallfi.AS_OF,
+                rules=RULES,
+                codes=lookup,
+                scope=scope,
+                private=_private(),
+            )
+            for eng in (engine, ranged)
+        ]
+    finally:
+        pipeline._compute_range = original  # type: ignore[assignment]
+        ranged.close()
+    # one pass, then adjacent ranges from the first ucic to the last (up to three: the bounds
+    # are quantiles of the rows, and a customer with many rows can hold two of them)
+    ranges = calls[1:]
+    assert calls[0] is None and 2 <= len(ranges) <= 3, calls
+    assert ranges[0][0] is None and ranges[-1][1] is None  # type: ignore[index]
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))  # type: ignore[index]
+    one, three = results
+    assert one.assignments.num_rows > (10 if scoped else 30)
+    assert set(one.assignments["kli_code"].to_pylist()) & {1_900_000_010, 1_900_000_011}
+    assert one.assignments.equals(three.assignments)
+    assert (one.customers, one.unmapped_keys) == (three.customers, three.unmapped_keys)

@@ -9,6 +9,7 @@ optional extra.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import shutil
@@ -85,6 +86,12 @@ class Engine(ABC):
         """Told how many bytes of Parquet the refresh reads before it materialises anything:
         an engine may keep its tables elsewhere when they would not fit in memory."""
 
+    def parts(self, input_bytes: int) -> int:
+        """In how many ucic ranges, one after the other, a refresh reading ``input_bytes`` of
+        enriched Parquet is computed (each range's customers with all their rows), so that each
+        range's tables fit in memory. 1 (all at once) by default: a cluster spreads the work."""
+        return 1
+
     def view(self, expr: ir.Table) -> ir.Table:
         """``expr`` as a named relation evaluated where it is read (nothing stored): SQL compiled
         over it refers to it by name instead of repeating its definition. By default ``expr``
@@ -148,9 +155,12 @@ class DuckDBEngine(Engine):
         memory_limit: str = "16GB",
         temp_dir: Path | None = None,
         storage_dir: Path | None = None,
+        parts: int | None = None,
     ) -> None:
         """``storage_dir``: keep the materialised tables in a database file there from the
-        start (see :meth:`plan_storage`, which chooses it by size when ``temp_dir`` is set)."""
+        start (see :meth:`plan_storage`, which chooses it by size when ``temp_dir`` is set).
+        ``parts``: compute a refresh in that many ucic ranges whatever its size (default: as
+        many as keep each range's tables within :data:`PART_SHARE` of the memory limit)."""
         config: dict[str, Any] = {
             "threads": threads or os.cpu_count() or 2,
             "memory_limit": memory_limit,
@@ -161,6 +171,9 @@ class DuckDBEngine(Engine):
             config["temp_directory"] = str(temp_dir)
         self.temp_dir = temp_dir
         self.memory_limit_bytes = _bytes(memory_limit)
+        if parts is not None and parts < 1:
+            raise EngineError(f"parts must be at least 1, not {parts}")
+        self.fixed_parts = parts
         self.database: Path | None = None
         self._schema = "temp.main"
         self.con = ibis.duckdb.connect(**config)
@@ -185,6 +198,12 @@ class DuckDBEngine(Engine):
         # one catalog name in every engine: the compiled SQL (and its cached template) names it
         self.con.con.execute(f"ATTACH '{self.database}' AS {STORE_CATALOG}")
         self._schema = f"{STORE_CATALOG}.main"
+
+    def parts(self, input_bytes: int) -> int:
+        if self.fixed_parts is not None:
+            return self.fixed_parts
+        estimate = input_bytes * MEMORY_PER_PARQUET_BYTE
+        return max(1, math.ceil(estimate / (self.memory_limit_bytes * PART_SHARE)))
 
     def plan_storage(self, input_bytes: int) -> None:
         if self.temp_dir is not None and input_bytes * MEMORY_PER_PARQUET_BYTE > (
@@ -247,6 +266,11 @@ MEMORY_PER_PARQUET_BYTE = 9
 #: limit: stored tables are scanned ~1.3-1.5x slower, and a moderate spill costs less (10M
 #: transactions: 38 s in memory at 8 GB, 42 s at 1.5 GB, 55-57 s stored at either)
 STORE_ABOVE_SHARE = 2.0
+#: a refresh is computed in ucic ranges whose tables' estimate is at most this share of the
+#: memory limit (the rest: the rule union's aggregates and the evidence sort). 10M
+#: transactions (~2 GB of tables) are one range at 8 GB; 100M (~20 GB) five, each computed in
+#: memory instead of from a database file (docs/benchmarks.md, KLI refresh, fifth round)
+PART_SHARE = 0.5
 _UNITS = {"": 1, "B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4,
           "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3, "TIB": 1024**4}  # fmt: skip
 

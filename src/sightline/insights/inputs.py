@@ -109,6 +109,20 @@ class Inputs:
     txn_file_bytes: int = 0
 
 
+#: a range of ucics: from ``lo`` (inclusive) up to ``hi`` (exclusive), ``None`` for no bound;
+#: ucics compare as their bytes (DuckDB's string order, the order of the assignments)
+UcicRange = tuple[str | None, str | None]
+
+
+def transaction_files(
+    lake_dir: Path, partner_id: str, *, as_of: date, lookback_days: int
+) -> list[Path]:
+    """The enriched transaction files of the look-back ending at ``as_of``."""
+    return files_between(
+        lake_dir, ENRICHED, partner_id, as_of - timedelta(days=lookback_days), as_of
+    )
+
+
 def load_inputs(
     engine: Engine,
     lake_dir: Path,
@@ -117,20 +131,27 @@ def load_inputs(
     as_of: date,
     lookback_days: int,
     scope: ir.Table | None = None,
+    ucic_range: UcicRange | None = None,
 ) -> Inputs:
     """Open the partner's lake partitions the rules need; ``scope`` (a one-column ``ucic``
-    table) restricts every input to those customers (incremental refresh)."""
+    table) restricts every input to those customers (incremental refresh), ``ucic_range`` to
+    the customers in a range (a refresh computed range by range): a filter on the files' scan,
+    so files written in ucic order skip the row groups outside it."""
     now, before = snapshot_dates(lake_dir, partner_id, as_of)
 
     def read(files: list[Path], schema: dict[str, dt.DataType]) -> ir.Table:
         t = engine.table_from_files(files, schema)
+        if ucic_range is not None:
+            lo, hi = ucic_range
+            if lo is not None:
+                t = t.filter(t.ucic >= lo)
+            if hi is not None:
+                t = t.filter(t.ucic < hi)
         if scope is not None:
             t = t.semi_join(scope, "ucic")
         return t
 
-    txn_files = files_between(
-        lake_dir, ENRICHED, partner_id, as_of - timedelta(days=lookback_days), as_of
-    )
+    txn_files = transaction_files(lake_dir, partner_id, as_of=as_of, lookback_days=lookback_days)
     txns = read(txn_files, TXN_SCHEMA)
     txns = txns.filter(
         txns.ucic.notnull(),

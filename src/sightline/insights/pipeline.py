@@ -1,6 +1,8 @@
 """Lake → KLI assignments for one partner, on any engine.
 
-1. open the lake partitions the rules need (:mod:`inputs`), optionally scoped to some ucics;
+1. open the lake partitions the rules need (:mod:`inputs`), optionally scoped to some ucics,
+   and, when their tables would not fit in memory (:meth:`Engine.parts`), split the customers
+   into ucic ranges computed one after the other, steps 2–6 for each;
 2. materialise the one-pass transaction base and customer attributes (:mod:`compile`);
 3. run every rule as one union, materialised;
 4. map the few distinct (rule, key values) to KLI codes in Python (:mod:`codes`) and join back;
@@ -22,6 +24,7 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from sightline.insights import private as private_expr
 from sightline.insights.codes import CodeLookup, key_for
@@ -35,7 +38,7 @@ from sightline.insights.compile import (
     union_tables,
 )
 from sightline.insights.engines import Engine, relation_name
-from sightline.insights.inputs import load_inputs
+from sightline.insights.inputs import UcicRange, load_inputs, transaction_files
 from sightline.insights.private import BAND_RULES, Attribute, Expand, Expr
 from sightline.insights.rules import BandRule, RuleSet
 
@@ -77,21 +80,107 @@ def compute_assignments(
     expand: Expand | None = None,
 ) -> ComputeResult:
     """Assignments of the partner (or of the ``scope`` ucics); ``expand`` maps a code used in
-    a private KLI to its subtree (default: the packaged taxonomy)."""
+    a private KLI to its subtree (default: the packaged taxonomy).
+
+    Every rule reads one customer's rows only, so the customers can be computed range by range
+    (:meth:`Engine.parts`: as many ranges as keep each one's tables in memory) with the same
+    answer: each range's assignments come out sorted, and the ranges in order."""
+    files = transaction_files(
+        lake_dir, partner_id, as_of=as_of, lookback_days=rules.lookback_days()
+    )
+    input_bytes = sum(f.stat().st_size for f in files)
+    wanted = sorted(set(scope)) if scope is not None else None
     scope_table = None
-    if scope is not None:
-        scope_table = engine.from_arrow(
-            pa.table({"ucic": pa.array(sorted(set(scope)), pa.string())})
+    if wanted is not None:
+        scope_table = engine.from_arrow(pa.table({"ucic": pa.array(wanted, pa.string())}))
+    parts = engine.parts(input_bytes)
+    ranges: list[UcicRange | None] = [None]
+    if parts > 1:
+        bounds = _scope_bounds(wanted, parts) if wanted is not None else None
+        if bounds is None:
+            bounds = _sampled_bounds(engine, files, parts)
+        ranges = list(zip([None, *bounds], [*bounds, None], strict=True))
+        log.info("computing %d ucic ranges (%d bytes of transactions)", len(ranges), input_bytes)
+    engine.plan_storage(input_bytes // len(ranges))
+    tables: list[pa.Table] = []
+    customers = 0
+    unmapped: set[str] = set()
+    for ucic_range in ranges:
+        part = _compute_range(
+            engine,
+            lake_dir,
+            partner_id,
+            as_of=as_of,
+            rules=rules,
+            codes=codes,
+            scope=scope_table,
+            ucic_range=ucic_range,
+            private=private,
+            expand=expand,
         )
+        tables.append(part.assignments)
+        customers += part.customers
+        unmapped.update(part.unmapped_keys)
+    return ComputeResult(
+        assignments=tables[0] if len(tables) == 1 else pa.concat_tables(tables),
+        customers=customers,
+        unmapped_keys=sorted(unmapped),
+    )
+
+
+#: rows of the look-back's transactions sampled for the ucic ranges' bounds
+BOUND_SAMPLE_ROWS = 200_000
+
+
+def _scope_bounds(wanted: list[str], parts: int) -> list[str] | None:
+    """Bounds splitting the (sorted, distinct) scope into ``parts`` ranges of as many
+    customers; ``None`` when there are too few customers to split."""
+    n = len(wanted)
+    bounds = sorted({wanted[i * n // parts] for i in range(1, parts)} - {wanted[0]}) if n else []
+    return bounds or None
+
+
+def _sampled_bounds(engine: Engine, files: list[Path], parts: int) -> list[str]:
+    """Bounds splitting the transactions into ``parts`` ranges of about as many rows: the
+    quantiles of a sample of their ucics (one scan of the ucic column)."""
+    rows = sum(pq.read_metadata(f).num_rows for f in files)
+    if rows == 0:
+        return []
+    t = engine.table_from_files(files, {"ucic": dt.string})
+    t = t.filter(t.ucic.notnull())
+    if rows > BOUND_SAMPLE_ROWS:
+        t = t.sample(BOUND_SAMPLE_ROWS / rows, seed=1)
+    sample = sorted(v for v in engine.to_arrow(t)["ucic"].to_pylist() if v is not None)
+    if not sample:
+        return []
+    n = len(sample)
+    return sorted({sample[i * n // parts] for i in range(1, parts)} - {sample[0]})
+
+
+def _compute_range(
+    engine: Engine,
+    lake_dir: Path,
+    partner_id: str,
+    *,
+    as_of: date,
+    rules: RuleSet,
+    codes: CodeLookup,
+    scope: ir.Table | None,
+    ucic_range: UcicRange | None,
+    private: list[PrivateKli] | None,
+    expand: Expand | None,
+) -> ComputeResult:
+    """The assignments of the customers in ``ucic_range`` (and ``scope``); the tables it
+    materialised are released before it returns."""
     inputs = load_inputs(
         engine,
         lake_dir,
         partner_id,
         as_of=as_of,
         lookback_days=rules.lookback_days(),
-        scope=scope_table,
+        scope=scope,
+        ucic_range=ucic_range,
     )
-    engine.plan_storage(inputs.txn_file_bytes)
     compiled = compile_base(inputs, rules, engine.materialize, engine.view)
     rule_rows = engine.materialize_sql(rule_union_sql(engine, compiled, rules), ROW_SCHEMA)
     for table in rule_only_tables(compiled):
@@ -107,9 +196,11 @@ def compute_assignments(
         "ucic", "kli_code", "rule", "strength", "window_days", "n", "amount", "txn_lo", "txn_hi"
     )
     result = assigned
+    held = [compiled.attributes, rule_rows]
     if private:
         # private KLIs read the assignments again: computed once for both uses
         assigned = result = engine.materialize(assigned)
+        held.append(assigned)
         people = _people(compiled, rule_rows, rules)
         parts = [result]
         for p in private:
@@ -134,6 +225,8 @@ def compute_assignments(
     # the evidence text and the (ucic, kli_code) order in one query (:func:`dedupe`)
     ordered = engine.query_arrow(result.mutate(amount=result.amount.cast(dt.string)), _FINISH_SQL)
     customers = engine.to_arrow(compiled.attributes.aggregate(n=compiled.attributes.count()))
+    for table in held:
+        engine.release(table)
     return ComputeResult(
         assignments=dedupe(ordered),
         customers=int(customers["n"][0].as_py() or 0),
