@@ -303,3 +303,13 @@ def test_computed_in_ucic_ranges_the_assignments_are_the_same(
     assert set(one.assignments["kli_code"].to_pylist()) & {1_900_000_010, 1_900_000_011}
     assert one.assignments.equals(three.assignments)
     assert (one.customers, one.unmapped_keys) == (three.customers, three.unmapped_keys)
+
+
+def test_range_bounds_split_the_values_evenly_and_never_leave_an_empty_first_range() -> None:
+    from sightline.insights.pipeline import _bounds
+
+    assert _bounds([], 3) == [] and _bounds(["a"], 3) == []
+    assert _bounds(list("aaabbbccc"), 3) == ["b", "c"]
+    assert _bounds(list("abcdefgh"), 2) == ["e"]
+    assert _bounds(list("aaaaaaaab"), 3) == []  # one customer holds every quantile: one range
+    assert _bounds(list("aaaaaabbc"), 3) == ["b"]

@@ -96,9 +96,9 @@ def compute_assignments(
     parts = engine.parts(input_bytes)
     ranges: list[UcicRange | None] = [None]
     if parts > 1:
-        bounds = _scope_bounds(wanted, parts) if wanted is not None else None
-        if bounds is None:
-            bounds = _sampled_bounds(engine, files, parts)
+        # an incremental refresh splits its scope into ranges of as many customers
+        values = wanted if wanted is not None else _ucic_sample(engine, files)
+        bounds = _bounds(values, parts)
         ranges = list(zip([None, *bounds], [*bounds, None], strict=True))
         log.info("computing %d ucic ranges (%d bytes of transactions)", len(ranges), input_bytes)
     engine.plan_storage(input_bytes // len(ranges))
@@ -132,17 +132,18 @@ def compute_assignments(
 BOUND_SAMPLE_ROWS = 200_000
 
 
-def _scope_bounds(wanted: list[str], parts: int) -> list[str] | None:
-    """Bounds splitting the (sorted, distinct) scope into ``parts`` ranges of as many
-    customers; ``None`` when there are too few customers to split."""
-    n = len(wanted)
-    bounds = sorted({wanted[i * n // parts] for i in range(1, parts)} - {wanted[0]}) if n else []
-    return bounds or None
+def _bounds(values: list[str], parts: int) -> list[str]:
+    """Bounds splitting the sorted ``values`` into ``parts`` ranges of about as many of them
+    (fewer ranges when values repeat or are few); none at or below the first value."""
+    n = len(values)
+    if n == 0:
+        return []
+    return sorted({values[i * n // parts] for i in range(1, parts)} - {values[0]})
 
 
-def _sampled_bounds(engine: Engine, files: list[Path], parts: int) -> list[str]:
-    """Bounds splitting the transactions into ``parts`` ranges of about as many rows: the
-    quantiles of a sample of their ucics (one scan of the ucic column)."""
+def _ucic_sample(engine: Engine, files: list[Path]) -> list[str]:
+    """About :data:`BOUND_SAMPLE_ROWS` ucics of the transactions, sorted (one scan of the ucic
+    column): their quantiles split the rows into ranges of about as many."""
     rows = sum(pq.read_metadata(f).num_rows for f in files)
     if rows == 0:
         return []
@@ -150,11 +151,7 @@ def _sampled_bounds(engine: Engine, files: list[Path], parts: int) -> list[str]:
     t = t.filter(t.ucic.notnull())
     if rows > BOUND_SAMPLE_ROWS:
         t = t.sample(BOUND_SAMPLE_ROWS / rows, seed=1)
-    sample = sorted(v for v in engine.to_arrow(t)["ucic"].to_pylist() if v is not None)
-    if not sample:
-        return []
-    n = len(sample)
-    return sorted({sample[i * n // parts] for i in range(1, parts)} - {sample[0]})
+    return sorted(v for v in engine.to_arrow(t)["ucic"].to_pylist() if v is not None)
 
 
 def _compute_range(
