@@ -19,6 +19,7 @@ from rich.console import Console
 
 from sightline.config import Settings
 from sightline.demo import DemoOptions, DemoResult, run_demo
+from sightline.taxonomy.builder import COMPETITIVE_PRODUCTS
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 sys.path.insert(0, str(EXAMPLES))
@@ -28,17 +29,10 @@ import usecase2_held_away  # noqa: E402
 import usecase3_feature_matrix  # noqa: E402
 
 pytestmark = pytest.mark.slow
-#: products a competing bank holds for the customer (P2P, BNPL... are Competitive FI Activity)
-HELD_AWAY_PRODUCTS = (
-    "mortgage",
-    "heloc",
-    "auto_loan",
-    "credit_card",
-    "student_loan",
-    "personal_loan",
-    "investment",
-    "insurance",
-)
+#: products a competing institution holds for the customer (Competitive FI Products) that are
+#: paid every month, which recall is measured on: a deposit account elsewhere is funded now and
+#: then (P2P, BNPL... are Competitive FI Activity, not products)
+HELD_AWAY_PRODUCTS = tuple(p for p in COMPETITIVE_PRODUCTS if p != "deposit")
 
 
 def _free_port() -> int:
