@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LINT_DIRS := $(wildcard src tests benchmarks tools examples)
+# the Python code blocks of the Markdown docs are formatted too (ruff formats them; it lints only .py)
+FORMAT_PATHS := $(LINT_DIRS) $(wildcard docs README.md)
 
 .PHONY: demo test lint fmt venv system-deps bench-deps lock docs clean
 
@@ -26,12 +28,12 @@ bench-deps: venv
 	@bash tools/system-deps.sh --bench
 
 lint: venv
-	$(BIN)/ruff format --check $(LINT_DIRS)
+	$(BIN)/ruff format --check $(FORMAT_PATHS)
 	$(BIN)/ruff check $(LINT_DIRS)
 	$(BIN)/mypy
 
 fmt: venv
-	$(BIN)/ruff format $(LINT_DIRS)
+	$(BIN)/ruff format $(FORMAT_PATHS)
 	$(BIN)/ruff check --fix $(LINT_DIRS)
 
 test: venv system-deps lint
