@@ -684,7 +684,7 @@ def enrich_lake(
     and each range's scan then reads only its own row groups of every file instead of every row
     once per range: at 100M transactions the ordering costs ~30 s of the enrichment and saves
     ~40 s of the compute, and the saving grows with the number of ranges (docs/benchmarks.md,
-    "KLI refresh", fifth round). ``False`` keeps the input's order (~15-40% less write CPU).
+    "KLI refresh", fifth round). ``False`` promises no order (~15-40% less write CPU).
     """
     started = time.perf_counter()
     lake = settings.lake_dir
