@@ -267,9 +267,10 @@ MEMORY_PER_PARQUET_BYTE = 9
 #: transactions: 38 s in memory at 8 GB, 42 s at 1.5 GB, 55-57 s stored at either)
 STORE_ABOVE_SHARE = 2.0
 #: a refresh is computed in ucic ranges whose tables' estimate is at most this share of the
-#: memory limit (the rest: the rule union's aggregates and the evidence sort). 10M
-#: transactions (~2 GB of tables) are one range at 8 GB; 100M (~20 GB) five, each computed in
-#: memory instead of from a database file (docs/benchmarks.md, KLI refresh, fifth round)
+#: memory limit (the rest: the rule union's aggregates and the evidence sort). At 8 GB, 10M
+#: transactions (~2 GB of tables) are one range; 100M (2.8 GB of files, ~25 GB) seven, each
+#: computed in memory instead of from a database file (docs/benchmarks.md, KLI refresh, fifth
+#: round)
 PART_SHARE = 0.5
 _UNITS = {"": 1, "B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4,
           "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3, "TIB": 1024**4}  # fmt: skip

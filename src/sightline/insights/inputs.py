@@ -105,8 +105,6 @@ class Inputs:
     customers: ir.Table
     events: ir.Table
     telemetry: ir.Table
-    #: bytes of the enriched transaction files read (sizes the engine's tables)
-    txn_file_bytes: int = 0
 
 
 #: a range of ucics: from ``lo`` (inclusive) up to ``hi`` (exclusive), ``None`` for no bound;
@@ -177,5 +175,4 @@ def load_inputs(
         customers=customers.filter(customers.ucic.notnull()),
         events=events,
         telemetry=telemetry.filter(telemetry.ucic.notnull()),
-        txn_file_bytes=sum(f.stat().st_size for f in txn_files),
     )
