@@ -405,6 +405,9 @@ def test_lake_files_ordered_by_ucic_in_small_row_groups(
     by_file = by_file.select([*(batch.LAKE_COLUMNS or ()), *FIELDS])
     assert lake_rows.schema.equals(by_file.schema)
     assert lake_rows.sort_by("txn_id").equals(by_file.sort_by("txn_id"))
+    # the unordered write (the default's alternative) holds the same rows
+    (unordered,) = enrich_lake(lake_settings, "acme", enricher=tiny, order_by_ucic=False).files
+    assert pq.read_table(unordered).sort_by("txn_id").equals(lake_rows.sort_by("txn_id"))
 
 
 def test_lake_dates_with_other_columns_and_empty_files(

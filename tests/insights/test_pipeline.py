@@ -256,7 +256,7 @@ def test_duckdb_and_spark_give_identical_assignments(
 
 @pytest.mark.parametrize("scoped", [False, True], ids=["full", "scoped"])
 def test_computed_in_ucic_ranges_the_assignments_are_the_same(
-    engine: Engine, lake: tuple[Path, dict], scoped: bool
+    engine: Engine, lake: tuple[Path, dict], scoped: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A refresh too big for memory is computed range of customers by range (each rule reads
     one customer's rows): three ranges give exactly the one pass's rows, in the same order,
@@ -267,6 +267,7 @@ def test_computed_in_ucic_ranges_the_assignments_are_the_same(
     root, expected = lake
     scope = sorted(expected)[:-1] if scoped else None
     ranged = DuckDBEngine(threads=2, memory_limit="1GB", parts=3)
+    monkeypatch.setattr(pipeline, "SCOPE_RANGE_CUSTOMERS", 1)  # ranges of one customer each
     calls: list[object] = []
     original = pipeline._compute_range
 
@@ -274,7 +275,7 @@ def test_computed_in_ucic_ranges_the_assignments_are_the_same(
         calls.append(kwargs["ucic_range"])
         return original(*args, **kwargs)  # type: ignore[arg-type]
 
-    pipeline._compute_range = counted  # type: ignore[assignment]
+    monkeypatch.setattr(pipeline, "_compute_range", counted)
     try:
         results = [
             compute_assignments(
@@ -290,7 +291,6 @@ def test_computed_in_ucic_ranges_the_assignments_are_the_same(
             for eng in (engine, ranged)
         ]
     finally:
-        pipeline._compute_range = original  # type: ignore[assignment]
         ranged.close()
     # one pass, then adjacent ranges from the first ucic to the last (up to three: the bounds
     # are quantiles of the rows, and a customer with many rows can hold two of them)
@@ -313,3 +313,36 @@ def test_range_bounds_split_the_values_evenly_and_never_leave_an_empty_first_ran
     assert _bounds(list("abcdefgh"), 2) == ["e"]
     assert _bounds(list("aaaaaaaab"), 3) == []  # one customer holds every quantile: one range
     assert _bounds(list("aaaaaabbc"), 3) == ["b"]
+
+
+def test_a_small_scope_is_one_range_whatever_the_estimate(
+    lake: tuple[Path, dict], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine's estimate is of every customer's rows: an incremental refresh of few
+    customers is not split into as many ranges (each one a pass over the files)."""
+    from sightline.insights import pipeline
+    from sightline.insights.engines import DuckDBEngine
+
+    root, expected = lake
+    seen: list[object] = []
+    original = pipeline._compute_range
+
+    def counted(*args: object, **kwargs: object) -> pipeline.ComputeResult:
+        seen.append(kwargs["ucic_range"])
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "_compute_range", counted)
+    ranged = DuckDBEngine(threads=2, memory_limit="1GB", parts=3)
+    try:
+        compute_assignments(
+            ranged,
+            root,
+            smallfi.PARTNER,
+            as_of=smallfi.AS_OF,
+            rules=RULES,
+            codes=lookup,
+            scope=sorted(expected),
+        )
+    finally:
+        ranged.close()
+    assert seen == [None]
