@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from sightline.api.context import AppContext
-from sightline.errors import NotFound, Unauthorized
+from sightline.errors import BadRequest, NotFound, Unauthorized
 from sightline.partners.service import Principal, authenticate_bearer
 from sightline.store.db import transaction
 
@@ -92,7 +92,21 @@ async def partner_scope(partner_id: str, request: Request) -> str:
     principal = await _authenticate(request)
     if partner_id != principal.partner_id:
         raise NotFound(f"Partner {partner_id} not found.")
+    _reject_nul(request)
     return partner_id
+
+
+def _reject_nul(request: Request) -> None:
+    """400 for a path or query value holding NUL: PostgreSQL refuses NUL in text, so such a
+    value would otherwise fail deep inside a query as a 500 (SQLite would answer differently)."""
+    scope = request.scope
+    query: bytes = scope.get("query_string", b"")
+    if "\x00" not in scope["path"] and b"%00" not in query and b"\x00" not in query:
+        return
+    params = [*request.path_params.items(), *request.query_params.multi_items()]
+    bad = dict.fromkeys(name for name, value in params if "\x00" in str(value))
+    if bad:
+        raise BadRequest(*(f"Field {name} must not contain NUL characters." for name in bad))
 
 
 PartnerId = Annotated[str, Depends(partner_scope)]

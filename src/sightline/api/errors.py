@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from sightline.api.middleware import REQUEST_ID_KEY
 from sightline.errors import SightlineError
 from sightline.logs import request_id_var
 
@@ -80,9 +81,21 @@ def install(app: FastAPI) -> None:
         return error_response(exc.status_code, code, [detail])
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.error("unhandled error", exc_info=exc)
-        return error_response(500, "internal_error", ["Internal error; quote the request id."])
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Starlette calls this from its outermost middleware, once RequestIdMiddleware has
+        # finished: take the id from the scope so the body, header and log line carry it.
+        request_id = request.scope.get(REQUEST_ID_KEY) or request_id_var.get()
+        token = request_id_var.set(request_id)
+        try:
+            log.error("unhandled error", exc_info=exc)
+            return error_response(
+                500,
+                "internal_error",
+                ["Internal error; quote the request id."],
+                **{"x-request-id": request_id},
+            )
+        finally:
+            request_id_var.reset(token)
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -14,6 +14,8 @@ from sightline.logs import request_id_var
 
 log = logging.getLogger("sightline.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+REQUEST_ID_KEY = "sightline.request_id"
+"""Where the request id is kept in the ASGI scope, for the 500 handler (see ``api/errors.py``)."""
 
 
 def request_id_of(scope: Scope) -> str:
@@ -59,6 +61,7 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = request_id_of(scope)
+        scope[REQUEST_ID_KEY] = request_id
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status: dict[str, Any] = {"code": 500}

@@ -39,6 +39,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorBody, "description": "payload too large"},
 }
 MAX_UPLOAD_BYTES = 4 << 30
+MAX_ROW_ID = (1 << 63) - 1
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -90,6 +91,15 @@ async def post_events(partner_id: PartnerId, ctx: Context, request: Request) -> 
     )
 
 
+def _file_name(raw: str, field: str) -> str:
+    """The last component of a client-supplied file name, else a 400 naming the field (``..``
+    or ``/`` would name the upload directory itself; NUL or >255 bytes are refused by the OS)."""
+    name = Path(raw).name
+    if name in ("", ".", "..") or "\x00" in name or len(name.encode()) > 255:
+        raise BadRequest(f"Field {field} must be a plain file name (got {raw[:100]!r}).")
+    return name
+
+
 @router.post(
     "/events/flush",
     response_model=Run | None,
@@ -120,13 +130,13 @@ async def upload_file(
     uploads.mkdir(parents=True, exist_ok=True)
     content_type = request.headers.get("content-type", "")
     with tempfile.TemporaryDirectory(dir=uploads) as tmp:
-        name = Path(filename or f"{feed}.upload").name
+        name = _file_name(filename, "filename") if filename else f"{feed}.upload"
         if content_type.startswith("multipart/form-data"):
             form = await request.form(max_part_size=MAX_UPLOAD_BYTES)
             upload = form.get("file")
             if upload is None or isinstance(upload, str):
                 raise BadRequest("Field file is required (multipart/form-data).")
-            name = Path(upload.filename or name).name
+            name = _file_name(upload.filename, "file.filename") if upload.filename else name
             target = Path(tmp) / name
             with target.open("wb") as out:
                 while chunk := await upload.read(1 << 20):
@@ -194,7 +204,7 @@ def run_quarantine(
     service.get_run(session, partner_id, run_id)
     after = None
     if cursor is not None:
-        if not cursor.isdigit():
+        if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > MAX_ROW_ID:
             raise BadRequest("Field cursor: must be the next_cursor of a previous page.")
         after = int(cursor)
     rows = repo.list_quarantine(session, partner_id, run_id, limit=limit + 1, after=after)

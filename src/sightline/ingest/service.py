@@ -461,6 +461,14 @@ def verify_signature(partner: Partner, body: bytes, headers: dict[str, str]) -> 
         Webhook(partner.webhook_secret).verify(body, headers, json_parse=False)
     except WebhookVerificationError as exc:
         raise Unauthorized(f"Webhook signature rejected: {exc}.") from None
+    # the library lets these escape as bare ValueErrors: a client's error, not a 500
+    except UnicodeDecodeError:
+        raise BadRequest("Request body is not valid JSON (not UTF-8).") from None
+    except ValueError:
+        raise Unauthorized(
+            "Webhook signature rejected: webhook-signature must be space-separated"
+            " v1,<base64> signatures."
+        ) from None
 
 
 def parse_events(body: bytes) -> list[Any]:

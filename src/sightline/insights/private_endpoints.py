@@ -14,9 +14,10 @@ from fastapi import APIRouter, FastAPI, Query, Response
 
 from sightline.api.deps import DbSession, PartnerId
 from sightline.api.errors import ERROR_RESPONSES
-from sightline.errors import BadRequest
+from sightline.errors import BadRequest, NotFound
 from sightline.insights import private_service as service
 from sightline.insights import scheduler
+from sightline.insights.private import PRIVATE_CODE_MAX
 from sightline.insights.private_service import PrivateKliCreate, PrivateKliOut
 
 
@@ -54,7 +55,8 @@ def list_private_klis(
     """The partner's private KLIs in code order: ``{"items": [...], "next_cursor": ...}``."""
     after = None
     if cursor is not None:
-        if not cursor.isdigit():
+        # isdigit() alone admits '²' (int() refuses it); codes never exceed PRIVATE_CODE_MAX
+        if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > PRIVATE_CODE_MAX:
             raise BadRequest("Field cursor is not valid.")
         after = int(cursor)
     rows = service.list_private_klis(session, partner_id, after=after, limit=limit + 1)
@@ -63,13 +65,20 @@ def list_private_klis(
     return {"items": items, "next_cursor": next_cursor}
 
 
+def _storable(kli_code: int) -> int:
+    """404 for a code no private KLI can have (beyond the column's range: a 500 otherwise)."""
+    if not 0 <= kli_code <= PRIVATE_CODE_MAX:
+        raise NotFound(f"Private KLI {kli_code} not found.")
+    return kli_code
+
+
 @router.get(PREFIX + "/{kli_code}", response_model=PrivateKliOut, responses=ERRORS)
 def get_private_kli(partner_id: PartnerId, session: DbSession, kli_code: int) -> PrivateKliOut:
-    return service.to_out(service.get_private_kli(session, partner_id, kli_code))
+    return service.to_out(service.get_private_kli(session, partner_id, _storable(kli_code)))
 
 
 @router.delete(PREFIX + "/{kli_code}", status_code=204, responses=ERRORS)
 def delete_private_kli(partner_id: PartnerId, session: DbSession, kli_code: int) -> Response:
     """Delete a private KLI; its assignments go with the partner's next refresh."""
-    service.delete_private_kli(session, partner_id, kli_code)
+    service.delete_private_kli(session, partner_id, _storable(kli_code))
     return Response(status_code=204)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -31,6 +31,13 @@ class PrivateKliCreate(BaseModel):
         description="Text such as `kli(8616201) and not kli(39668008) and balance_band >= 3`, "
         "or the same as a JSON tree."
     )
+
+    @field_validator("name", "description")
+    @classmethod
+    def _no_nul(cls, value: str) -> str:
+        if "\x00" in value:  # PostgreSQL cannot store it: a 500 there instead of a 400
+            raise ValueError("must not contain NUL characters")
+        return value
 
 
 class PrivateKliOut(BaseModel):
