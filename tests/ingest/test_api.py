@@ -216,3 +216,51 @@ def test_serve_runs_the_watcher_only_when_enabled(
         assert (getattr(app.state, "ingest_watch_task", None) is not None) is flag
     assert Settings(env="test").watch_landing_enabled is False
     assert Settings(env="development").watch_landing_enabled is True
+
+
+@pytest.mark.parametrize("occurred_at", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_event_time_outside_utc_range_is_rejected_and_the_rest_flush(
+    client: TestClient, context: AppContext, settings: Settings, acme: PartnerKey, occurred_at: str
+) -> None:
+    """A timestamp whose UTC value falls outside years 1-9999 is refused with the event (it
+    used to be accepted, then failed every flush of the partner, good events included)."""
+    batch = {"events": [make_event(event_id="bad", occurred_at=occurred_at), make_event()]}
+    resp = client.post(EVENTS, json=batch, headers=acme.headers)
+    assert resp.status_code == 202
+    body = resp.json()
+    assert body["accepted"] == 1
+    assert [r["index"] for r in body["rejected"]] == [0]
+    assert "occurred_at" in body["rejected"][0]["errors"][0]
+    assert service.flush_events(context.sessions, settings, "acme") is not None
+
+
+def test_event_text_with_nul_is_rejected_alone(
+    client: TestClient, context: AppContext, settings: Settings, acme: PartnerKey
+) -> None:
+    """NUL in a text field rejects that event only (PostgreSQL cannot store it: the whole
+    batch used to fail with a 500 there)."""
+    # inside a JSON object a NUL stays an escape (\u0000) in the stored text: accepted
+    nested = make_event(event_id="e9", attributes={"note": "a\x00b"})
+    batch = {"events": [make_event(event_id="a\x00b"), make_event(), nested]}
+    resp = client.post(EVENTS, json=batch, headers=acme.headers)
+    assert resp.status_code == 202, resp.text
+    body = resp.json()
+    assert body["accepted"] == 2
+    assert [r["index"] for r in body["rejected"]] == [0]
+    assert "event_id" in body["rejected"][0]["errors"][0]
+    assert service.flush_events(context.sessions, settings, "acme") is not None
+
+
+def test_unreadable_parquet_upload_does_not_show_server_paths(
+    client: TestClient, settings: Settings, acme: PartnerKey
+) -> None:
+    resp = client.post(
+        "/ingest/v1/partners/acme/files/transactions",
+        params={"filename": "broken.parquet"},
+        content=b"PAR1" + b"\x00" * 64 + b"PAR1",
+        headers=acme.headers,
+    )
+    assert resp.status_code == 400, resp.text
+    text = resp.text
+    assert "Parquet" in text and "broken.parquet" in text
+    assert str(settings.data_dir) not in text and "/tmp" not in text

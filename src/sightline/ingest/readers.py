@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -197,9 +198,15 @@ def open_parquet(con: duckdb.DuckDBPyConnection, path: Path, schema: FeedSchema)
     return Source(path=path, fmt="parquet", columns=cols, relation_sql=rel, line_offset=1)
 
 
+#: the directories of an absolute path (what follows is the file's name)
+_DIRS = re.compile(r"(?<![\w.~])/(?:[^\s/\"']+/)+")
+
+
 def _first_line(exc: BaseException) -> str:
+    """The first line of an engine's error, without the server's directories (an upload's
+    temporary path is nobody's business but the server's)."""
     text = str(exc).strip().splitlines()
-    return text[0][:300] if text else exc.__class__.__name__
+    return _DIRS.sub("", text[0])[:300] if text else exc.__class__.__name__
 
 
 def open_ndjson(path: Path, schema: FeedSchema) -> Source:

@@ -18,7 +18,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -35,6 +35,15 @@ TIMESTAMP_RE = (
 )
 MCC_RE = r"[0-9]{4}"
 SHOWN = 40  # characters of a bad value quoted in a message
+NUL = "\x00"
+#: the UTC instants a timestamp may name: what Python's datetime (the webhook path, the serving
+#: DB) can hold; DuckDB reads years beyond, which would fail later, at every flush
+TIMESTAMP_RANGE_SQL = (
+    "BETWEEN TIMESTAMPTZ '0001-01-01 00:00:00+00' AND TIMESTAMPTZ '9999-12-31 23:59:59.999999+00'"
+)
+#: feeds whose rows are stored in the serving DB (events before their flush, consents, customer
+#: ids), where PostgreSQL refuses NUL in text: every field of theirs is checked for one
+NUL_CHECKED_FEEDS = frozenset({"events", "consents", "customers"})
 
 
 def q(name: str) -> str:
@@ -50,13 +59,13 @@ def lit(value: str) -> str:
 def _shown_sql(spec: FieldSpec) -> str:
     if spec.classification == Classification.DIRECT_PII:
         return "''"
-    return f"""' "' || left({q(spec.name)}, {SHOWN}) || '"'"""
+    return f"""' "' || replace(left({q(spec.name)}, {SHOWN}), chr(0), '') || '"'"""
 
 
 def _shown_py(spec: FieldSpec, value: str) -> str:
     if spec.classification == Classification.DIRECT_PII:
         return ""
-    return f' "{value[:SHOWN]}"'
+    return f' "{value[:SHOWN].replace(NUL, "")}"'  # NUL: PostgreSQL text cannot hold it
 
 
 @dataclass(frozen=True)
@@ -127,8 +136,10 @@ def _is_timestamp(v: str) -> bool:
     if re.fullmatch(TIMESTAMP_RE, v) is None:
         return False
     try:
-        datetime.fromisoformat(v.replace("Z", "+00:00"))
-    except ValueError:
+        parsed = datetime.fromisoformat(v.replace("Z", "+00:00"))
+        if parsed.tzinfo is not None:
+            parsed.astimezone(UTC)  # raises when the UTC instant is outside years 1-9999
+    except (ValueError, OverflowError):
         return False
     return True
 
@@ -190,7 +201,7 @@ def kind_rules(spec: FieldSpec) -> list[Rule]:
                 spec.name,
                 "is not an ISO 8601 timestamp",
                 f"(regexp_full_match({c}, {lit(TIMESTAMP_RE)}) "
-                f"AND TRY_CAST({c} AS TIMESTAMPTZ) IS NOT NULL)",
+                f"AND TRY_CAST({c} AS TIMESTAMPTZ) {TIMESTAMP_RANGE_SQL})",
                 _is_timestamp,
             )
         )
@@ -269,9 +280,30 @@ FEED_RULES: dict[str, list[Rule]] = {
 }
 
 
+def _no_nul(v: str) -> bool:
+    return NUL not in v
+
+
+def _arrow_no_nul(a: Any) -> Any:
+    return pc.invert(pc.match_substring(a, NUL))
+
+
+def nul_rule(spec: FieldSpec) -> Rule:
+    return Rule(
+        spec.name,
+        "contains a NUL character",
+        f"strpos({q(spec.name)}, chr(0)) = 0",
+        _no_nul,
+        show_value=False,
+        arrow_ok=_arrow_no_nul,
+    )
+
+
 def rules_for(schema: FeedSchema) -> list[Rule]:
     out: list[Rule] = []
     for spec in schema.fields:
+        if schema.name in NUL_CHECKED_FEEDS:
+            out.append(nul_rule(spec))
         out.extend(kind_rules(spec))
     out.extend(FEED_RULES.get(schema.name, []))
     return out
