@@ -346,3 +346,38 @@ def test_a_small_scope_is_one_range_whatever_the_estimate(
     finally:
         ranged.close()
     assert seen == [None]
+
+
+def test_spilled_ranges_are_read_back_the_same_and_deleted(
+    lake: tuple[Path, dict], tmp_path: Path
+) -> None:
+    """With a spill directory each range's assignments are written there as computed and read
+    back one at a time: the same rows, one file per range until :meth:`close`."""
+    from sightline.insights.engines import DuckDBEngine
+
+    root, _ = lake
+    results = []
+    for spill in (None, tmp_path / "spill"):
+        ranged = DuckDBEngine(threads=2, memory_limit="1GB", parts=3)
+        try:
+            results.append(
+                compute_assignments(
+                    ranged,
+                    root,
+                    smallfi.PARTNER,
+                    as_of=smallfi.AS_OF,
+                    rules=RULES,
+                    codes=lookup,
+                    spill_dir=spill,
+                )
+            )
+        finally:
+            ranged.close()
+    kept, spilled = results
+    files = sorted((tmp_path / "spill").glob("*.arrow"))
+    parts = list(spilled.parts)
+    assert len(files) == len(parts) >= 2 and not list(kept.parts._files)
+    assert all(p.num_rows for p in parts) and spilled.parts.num_rows == kept.parts.num_rows
+    assert spilled.assignments.equals(kept.assignments)
+    spilled.parts.close()
+    assert not list((tmp_path / "spill").glob("*.arrow"))

@@ -22,6 +22,7 @@ from sightline.insights.refresh import (
     lake_watermark,
     partner_lock,
     run_refresh,
+    spill_dir,
 )
 from sightline.insights.refresh_models import KliRefresh
 from sightline.insights.repository import Db, ucic_assignments
@@ -147,12 +148,54 @@ def test_a_refresh_left_running_by_an_ended_process_is_closed_as_failed(
                 as_of=smallfi.d(1),
             )
         )
+    spilled = spill_dir(settings, "ref_killed")  # what it had computed, never published
+    spilled.mkdir(parents=True)
+    (spilled / "assignments-00000.arrow").write_bytes(b"x" * 100)
     run_refresh(settings, context.sessions, "acme", full=True, as_of=smallfi.AS_OF)
     rows = {r.refresh_id: r for r in log_rows(context)}
     killed = rows.pop("ref_killed")
     assert (killed.status, killed.error) == ("failed", INTERRUPTED)
     assert killed.ended_at is not None
     assert [r.status for r in rows.values()] == ["succeeded"]
+    assert not spilled.exists()
+
+
+def test_a_full_refresh_in_ranges_publishes_range_by_range_and_cleans_up(
+    settings: Settings, context: AppContext, acme: PartnerKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Computed in three ucic ranges, a full refresh keeps each range's assignments on disk
+    and publishes them one after the other: the served sets are the one-range refresh's, and
+    nothing is left in the data directory's tmp/ afterwards."""
+    from sightline.insights import publish
+    from sightline.insights.engines import DuckDBEngine
+
+    smallfi.build(settings.lake_dir)
+    run_refresh(settings, context.sessions, "acme", full=True, enrich=None)
+    one_range = {u: served(context, u) for u in ("c1", "c2", "c3", "c4")}
+
+    seen: list[int] = []
+    original = publish._publish_full
+
+    def parts_seen(db: object, partner_id: str, parts: object, *args: object, **kw: object):
+        tables = list(parts)  # type: ignore[call-overload]
+        seen.extend(t.num_rows for t in tables)
+        spilled = sorted(spill_dir(settings, "x").parent.glob("ref_*/*.arrow"))
+        seen.append(-len(spilled))  # the parts are files while they are published
+        return original(db, partner_id, tables, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(publish, "_publish_full", parts_seen)
+    ranged = DuckDBEngine(threads=2, memory_limit="1GB", parts=3)
+    try:
+        result = run_refresh(
+            settings, context.sessions, "acme", full=True, enrich=None, engine=ranged
+        )
+    finally:
+        ranged.close()
+    *sizes, files = seen
+    assert len(sizes) >= 2 and sum(sizes) == result.assignments and files == -len(sizes)
+    assert {u: served(context, u) for u in one_range} == one_range
+    assert result.gained == result.lost == 0
+    assert not any((settings.data_dir / "tmp").glob("ref_*"))
 
 
 def test_change_detection(tmp_path: Path) -> None:

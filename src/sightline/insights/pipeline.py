@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -61,11 +62,69 @@ class PrivateKli:
     expression: Expr
 
 
+class AssignmentParts:
+    """A refresh's assignments as parts (:data:`ASSIGNMENT_SCHEMA`), one per ucic range: each
+    part holds whole customers in (ucic, kli_code) order, and the parts follow each other in
+    ucic order.
+
+    Kept in memory, or — with ``spill_dir`` — each part is written to an Arrow IPC file there as
+    soon as it is computed and read back one at a time (into memory of its own, not mapped), so
+    a refresh computed in many ranges holds one range's assignments at a time instead of every
+    range's (at 100M transactions: 44M assignments, ~5.5 GB). :meth:`close` deletes the files."""
+
+    def __init__(self, spill_dir: Path | None = None) -> None:
+        self.spill_dir = spill_dir
+        self.num_rows = 0
+        self._tables: list[pa.Table] = []
+        self._files: list[Path] = []
+
+    @classmethod
+    def of(cls, table: pa.Table) -> AssignmentParts:
+        parts = cls()
+        parts.add(table)
+        return parts
+
+    def add(self, table: pa.Table) -> None:
+        self.num_rows += table.num_rows
+        if self.spill_dir is None:
+            self._tables.append(table)
+            return
+        self.spill_dir.mkdir(parents=True, exist_ok=True)
+        path = self.spill_dir / f"assignments-{len(self._files):05d}.arrow"
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as out:
+            out.write_table(table)
+        self._files.append(path)
+
+    def __iter__(self) -> Iterator[pa.Table]:
+        yield from self._tables
+        for path in self._files:
+            with pa.OSFile(str(path)) as source:
+                yield pa.ipc.open_file(source).read_all()
+
+    def table(self) -> pa.Table:
+        """Every part as one table (all of them in memory)."""
+        tables = list(self)
+        if not tables:
+            return ASSIGNMENT_SCHEMA.empty_table()
+        return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+
+    def close(self) -> None:
+        """Delete the spilled files (the parts can no longer be read)."""
+        for path in self._files:
+            path.unlink(missing_ok=True)
+        self._files = []
+
+
 @dataclass
 class ComputeResult:
-    assignments: pa.Table  # ASSIGNMENT_SCHEMA, one row per (ucic, kli_code), sorted
+    parts: AssignmentParts  # one row per (ucic, kli_code), sorted
     customers: int  # customers computed (in scope)
     unmapped_keys: list[str] = field(default_factory=list)  # keys the taxonomy lacks
+
+    @property
+    def assignments(self) -> pa.Table:
+        """The assignments as one table (:meth:`AssignmentParts.table`)."""
+        return self.parts.table()
 
 
 def compute_assignments(
@@ -79,9 +138,12 @@ def compute_assignments(
     scope: list[str] | None = None,
     private: list[PrivateKli] | None = None,
     expand: Expand | None = None,
+    spill_dir: Path | None = None,
 ) -> ComputeResult:
     """Assignments of the partner (or of the ``scope`` ucics); ``expand`` maps a code used in
-    a private KLI to its subtree (default: the packaged taxonomy).
+    a private KLI to its subtree (default: the packaged taxonomy); ``spill_dir``: where the
+    assignments of a refresh computed in several ranges are kept, range by range, until they are
+    published (:class:`AssignmentParts`; default: in memory).
 
     Every rule reads one customer's rows only, so the customers can be computed range by range
     (:meth:`Engine.parts`: as many ranges as keep each one's tables in memory) with the same
@@ -106,7 +168,7 @@ def compute_assignments(
         ranges = list(zip([None, *bounds], [*bounds, None], strict=True))
         log.info("computing %d ucic ranges (%d bytes of transactions)", len(ranges), input_bytes)
     engine.plan_storage(input_bytes // len(ranges))
-    tables: list[pa.Table] = []
+    out = AssignmentParts(spill_dir if len(ranges) > 1 else None)
     customers = 0
     unmapped: set[str] = set()
     for ucic_range in ranges:
@@ -122,14 +184,11 @@ def compute_assignments(
             private=private,
             expand=expand,
         )
-        tables.append(part.assignments)
+        for table in part.parts:
+            out.add(table)
         customers += part.customers
         unmapped.update(part.unmapped_keys)
-    return ComputeResult(
-        assignments=tables[0] if len(tables) == 1 else pa.concat_tables(tables),
-        customers=customers,
-        unmapped_keys=sorted(unmapped),
-    )
+    return ComputeResult(parts=out, customers=customers, unmapped_keys=sorted(unmapped))
 
 
 #: rows of the look-back's transactions sampled for the ucic ranges' bounds
@@ -234,7 +293,7 @@ def _compute_range(
     for table in held:
         engine.release(table)
     return ComputeResult(
-        assignments=dedupe(ordered),
+        parts=AssignmentParts.of(dedupe(ordered)),
         customers=int(customers["n"][0].as_py() or 0),
         unmapped_keys=sorted(unmapped),
     )

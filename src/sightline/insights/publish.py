@@ -13,6 +13,9 @@ Arrow table and, inside the caller's transaction,
    KLIs deleted; PostgreSQL: the generation's rows deleted and loaded again with ``COPY``), then
    updates the partner's pointer in ``kli_publications``; incremental: replaces the given
    customers' rows in the current generation and adjusts the counts by the difference.
+   A full publish given its assignments in parts (a refresh computed in ucic ranges) does all
+   of this one part at a time — the current set is read once, in ucic order, and each part is
+   compared with the customers of its own range — so only one part of the new set is in memory.
 
 All of it is one transaction of the caller's: until it commits readers see the previous set, and
 after it the new one, never a mix (SQLite WAL, PostgreSQL MVCC). Generations other than the
@@ -30,7 +33,7 @@ import contextlib
 import datetime as dt
 import functools
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
@@ -140,7 +143,8 @@ def _check_codes(table: pa.Table, tree: Taxonomy) -> None:
 
 def _read_old(db: Db, partner_id: str, generation: int, *, only_staged: bool) -> pa.Table:
     """(ucic, kli_code, first_assigned) of the generation; with ``only_staged``, only the
-    customers in the ``kli_stage_ucics`` temp table.
+    customers in the ``kli_stage_ucics`` temp table, else every customer in ucic order (byte
+    order, as the assignments come: SQLite's primary key gives it, PostgreSQL sorts by ``"C"``).
 
     One row per customer comes back (its ``klis`` records); numpy reads the records of a batch
     at once and the ucic is repeated by their number, so Python touches one object per
@@ -153,6 +157,8 @@ def _read_old(db: Db, partner_id: str, generation: int, *, only_staged: bool) ->
         else ("kli_assignment_sets o", "")
     )
     sql = f"SELECT o.ucic, o.klis FROM {source} WHERE {join}o.partner_id = ? AND o.generation = ?"
+    if not only_staged:
+        sql += " ORDER BY o.ucic" if db.sqlite else ' ORDER BY o.ucic COLLATE "C"'
     cur = db.raw.cursor()
     batches = []
     try:
@@ -545,7 +551,7 @@ def _add_counts(
 def publish_assignments(
     session: Session,
     partner_id: str,
-    assignments: pa.Table,
+    assignments: pa.Table | Iterable[pa.Table],
     *,
     as_of: dt.date,
     full: bool,
@@ -557,6 +563,11 @@ def publish_assignments(
     ``evidence`` string (JSON, nullable, at most 4000 characters). ``full=True``: the complete
     current set of the partner. ``full=False``: only the customers in the table are replaced; a
     row with a null ``kli_code`` marks a customer who now holds no KLI.
+
+    ``assignments`` may also be parts, one table after another (a refresh computed in ucic
+    ranges: :class:`~sightline.insights.pipeline.AssignmentParts`), each holding whole customers,
+    every ucic of a part above those of the parts before it: a full publish then handles one part
+    at a time, so only one part of the new set is in memory (an incremental one joins them).
     """
     started = time.perf_counter()
     if not refresh_id or len(refresh_id) > 64:
@@ -565,16 +576,23 @@ def publish_assignments(
     if not db.fetch("SELECT 1 FROM partners WHERE partner_id = ?", (partner_id,)):
         raise NotFound(f"Partner {partner_id} not found.")
     tree = partner_tree(db, partner_id)
-    table = _prepare(assignments, full=full)
-    _check_codes(table, tree)
     current = publication(db, partner_id)
+    parts = [assignments] if isinstance(assignments, pa.Table) else assignments
+    incremental = current is not None and not full
+    if incremental:
+        tables = [_prepare(t, full=False) for t in parts] or [SCHEMA.empty_table()]
+        table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+        _check_codes(table, tree)
     with _write_cache(db):
         if current is not None:
             purge_stale_generations(session, partner_id)
-        if current is None or full:
-            summary = _publish_full(db, partner_id, table, tree, current, as_of, refresh_id)
-        else:
+        if incremental:
+            assert current is not None
             summary = _publish_incremental(db, partner_id, table, tree, current, as_of, refresh_id)
+        else:
+            summary = _publish_full(
+                db, partner_id, parts, tree, current, as_of, refresh_id, markers=not full
+            )
         db.execute("DROP TABLE IF EXISTS kli_stage_ucics")
     return PublishSummary(
         partner_id=partner_id,
@@ -612,18 +630,21 @@ def _write_cache(db: Db) -> Iterator[None]:
 def _publish_full(
     db: Db,
     partner_id: str,
-    table: pa.Table,
+    parts: Iterable[pa.Table],
     tree: Taxonomy,
     current: Publication | None,
     as_of: dt.date,
     refresh_id: str,
+    *,
+    markers: bool = False,
 ) -> dict[str, Any]:
+    """The parts as the partner's complete set (``markers``: rows with a null ``kli_code``,
+    customers without KLIs, are allowed: an incremental table as a partner's first set)."""
     old = (
         _read_old(db, partner_id, current.generation, only_staged=False)
         if current is not None
         else OLD_SCHEMA.empty_table()
     )
-    d = diff(table, old, as_of, history=current is not None)
     # a later full publication rewrites the current generation in place, in the caller's
     # transaction: readers see the previous set until the commit all the same, and there is no
     # old generation to delete afterwards (10M run: the purge took 11-17 s)
@@ -636,24 +657,64 @@ def _publish_full(
         if db.sqlite:
             # customers left without any KLI are deleted, the others overwritten in place (each
             # leaf page written once, the key index untouched)
-            _delete_customers_without(db, partner_id, gen, pc.unique(old["ucic"]), d.rows["ucic"])
             upsert = True
         else:
             db.execute(
                 "DELETE FROM kli_assignment_sets WHERE partner_id = ? AND generation = ?",
                 (partner_id, gen),
             )
-    total_customers = 0
+    history = current is not None
+    total_customers = total = gained = lost = 0
+    counts: dict[int, tuple[int, int]] = {}
+    after: str | None = None  # the last ucic of the parts done
     # the per-KLI counts (numpy sorts) and the packing of the next slice (numpy, Arrow) run on
     # the other core while SQLite writes the rows: none of them holds the GIL for long
     with ThreadPoolExecutor(max_workers=2) as pool:
-        counts = pool.submit(full_counts, d.rows, tree)
-        for packed in _ahead(pool, pack(d.rows)):
-            _load_sets(db, partner_id, gen, packed, as_of, upsert=upsert)
-            total_customers += packed.num_rows
-        gained, lost = _history(db, partner_id, d, as_of, refresh_id)
-        _add_counts(db, partner_id, gen, counts.result())
-    total = d.rows.num_rows
+        for part in parts:
+            table = _prepare(part, full=not markers)
+            _check_codes(table, tree)
+            if table.num_rows == 0:
+                continue
+            bounds = pc.min_max(table["ucic"])
+            first, last = bounds["min"].as_py(), bounds["max"].as_py()
+            if after is not None and first <= after:
+                raise BadRequest(
+                    "Field ucic: the parts of a publish must hold whole customers in ucic order."
+                )
+            old_part = _old_between(old, after, last)
+            d = diff(table, old_part, as_of, history=history)
+            if upsert:
+                _delete_customers_without(
+                    db, partner_id, gen, pc.unique(old_part["ucic"]), d.rows["ucic"]
+                )
+            part_counts = pool.submit(full_counts, d.rows, tree)
+            for packed in _ahead(pool, pack(d.rows)):
+                _load_sets(db, partner_id, gen, packed, as_of, upsert=upsert)
+                total_customers += packed.num_rows
+            g, lo = _history(db, partner_id, d, as_of, refresh_id)
+            gained, lost, total = gained + g, lost + lo, total + d.rows.num_rows
+            for code, u, n in part_counts.result():  # parts hold distinct customers: counts add
+                u0, n0 = counts.get(code, (0, 0))
+                counts[code] = (u0 + u, n0 + n)
+            after = last
+            del table, old_part, d
+    # the customers after the last part's hold no KLI now
+    rest = _old_between(old, after, None)
+    if rest.num_rows:
+        if upsert:
+            _delete_customers_without(
+                db, partner_id, gen, pc.unique(rest["ucic"]), pa.chunked_array([], pa.string())
+            )
+        if history:
+            gone = rest.select(["ucic", "kli_code"])
+            gone = gone.take(
+                pc.sort_indices(gone, [("kli_code", "ascending"), ("ucic", "ascending")])
+            )
+            empty = gone.slice(0, 0)
+            lost += _history(
+                db, partner_id, Diff(rows=empty, gained=empty, lost=gone), as_of, refresh_id
+            )[1]
+    _add_counts(db, partner_id, gen, [(c, u, n) for c, (u, n) in sorted(counts.items())])
     version = current.version + 1 if current is not None else 1
     _set_pointer(db, partner_id, gen, version, as_of, refresh_id, total_customers, total, current)
     return {
@@ -666,6 +727,27 @@ def _publish_full(
         "total_customers": total_customers,
         "total_assignments": total,
     }
+
+
+def _old_between(old: pa.Table, after: str | None, upto: str | None) -> pa.Table:
+    """The rows of ``old`` (in ucic order) whose ucic is above ``after`` and at most ``upto``
+    (``None``: no bound)."""
+    start = _first_above(old, after) if after is not None else 0
+    stop = _first_above(old, upto) if upto is not None else old.num_rows
+    return old.slice(start, max(0, stop - start))
+
+
+def _first_above(old: pa.Table, value: str) -> int:
+    """The index of the first row of ``old`` (in ucic order) whose ucic is above ``value``."""
+    ucic = old["ucic"]
+    lo, hi = 0, old.num_rows
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if ucic[mid].as_py() <= value:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
 def _publish_incremental(

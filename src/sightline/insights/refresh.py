@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -39,7 +40,7 @@ from sightline.insights import private as private_expr
 from sightline.insights.codes import CodeLookup, taxonomy_lookup
 from sightline.insights.engines import Engine, create_engine
 from sightline.insights.inputs import ENRICHED
-from sightline.insights.pipeline import PrivateKli, compute_assignments
+from sightline.insights.pipeline import AssignmentParts, PrivateKli, compute_assignments
 from sightline.insights.refresh_models import KliRefresh
 from sightline.insights.rules import RuleSet, load_rules
 from sightline.lake import date_partitions, partner_dir
@@ -326,11 +327,12 @@ def partner_lock(settings: Settings, partner_id: str) -> Iterator[None]:
 INTERRUPTED = "Interrupted: the process ended before the refresh finished (nothing was published)."
 
 
-def _close_interrupted(session: Session, partner_id: str) -> None:
+def _close_interrupted(session: Session, partner_id: str, settings: Settings) -> None:
     """Rows of this partner still ``running``: under the partner's lock no other refresh is in
     progress, so each was left by a process that ended mid-refresh (killed, out of memory, a
     machine restart). Its publication never committed (it commits with the ``succeeded`` row):
-    the row is closed as failed, with the reason, instead of staying "running" for ever."""
+    the row is closed as failed, with the reason, instead of staying "running" for ever, and the
+    assignments it had spilled are deleted."""
     stale = select(KliRefresh).where(
         KliRefresh.partner_id == partner_id, KliRefresh.status == "running"
     )
@@ -338,6 +340,13 @@ def _close_interrupted(session: Session, partner_id: str) -> None:
         row.status = "failed"
         row.ended_at = utcnow()
         row.error = INTERRUPTED
+        shutil.rmtree(spill_dir(settings, row.refresh_id), ignore_errors=True)
+
+
+def spill_dir(settings: Settings, refresh_id: str) -> Path:
+    """Where a full refresh computed in ucic ranges keeps each range's assignments until the
+    publish reads them back, one at a time (:class:`.pipeline.AssignmentParts`)."""
+    return settings.data_dir / "tmp" / refresh_id
 
 
 def _locked_refresh(
@@ -359,7 +368,7 @@ def _locked_refresh(
     with transaction(sessions) as session:
         if session.get(Partner, partner_id) is None:
             raise NotFound(f"Partner {partner_id} not found.")
-        _close_interrupted(session, partner_id)
+        _close_interrupted(session, partner_id, settings)
         previous = last_success(session, partner_id)
         watermark = previous.watermark if previous is not None else None
         mode = "full" if full or previous is None else "incremental"
@@ -376,6 +385,7 @@ def _locked_refresh(
                 as_of=as_of,
             )
         )
+    spill = spill_dir(settings, refresh_id)
     try:
         result = _run(
             settings,
@@ -391,6 +401,7 @@ def _locked_refresh(
             enrich=enrich,
             timings=timings,
             started=started,
+            spill_dir=spill if mode == "full" else None,
         )
     except BaseException as exc:
         with transaction(sessions) as session:
@@ -404,6 +415,8 @@ def _locked_refresh(
                 row.error = f"{type(exc).__name__}: {exc}"[:4000]
                 row.detail = {"timings": timings}
         raise
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
     result.timings = timings
     return result
 
@@ -423,6 +436,7 @@ def _run(
     enrich: Enrich | None,
     timings: dict[str, float],
     started: float,
+    spill_dir: Path | None = None,
 ) -> RefreshResult:
     from sightline.insights.publish import publish_assignments, purge_stale_generations
 
@@ -464,35 +478,43 @@ def _run(
                 codes=codes,
                 scope=scope,
                 private=private,
+                spill_dir=spill_dir,
             )
     finally:
         if own_engine:
             eng.close()
     t = lap("compute", t)
 
-    if computed is None:
-        table = pa.table({"ucic": pa.array([], pa.string()), "kli_code": pa.array([], pa.int64())})
+    source: pa.Table | AssignmentParts
+    if computed is not None and mode == "full":
+        # published part by part: one ucic range's assignments in memory at a time
+        source = computed.parts
+        assignments = source.num_rows
     else:
-        table = computed.assignments
-    if scope:
-        # customers recomputed without any KLI now: a null-code marker clears their old rows
-        present = set(pc.unique(table["ucic"]).to_pylist())
-        gone = [u for u in scope if u not in present]
-        if gone:
-            markers = pa.table(
-                {
-                    "ucic": pa.array(gone, pa.string()),
-                    "kli_code": pa.nulls(len(gone), pa.int64()),
-                    "strength": pa.nulls(len(gone), pa.float64()),
-                    "evidence": pa.nulls(len(gone), pa.string()),
-                }
-            )
-            table = pa.concat_tables([table.select(markers.column_names), markers])
+        table = pa.table({"ucic": pa.array([], pa.string()), "kli_code": pa.array([], pa.int64())})
+        if computed is not None:
+            table = computed.assignments
+        if scope:
+            # customers recomputed without any KLI now: a null-code marker clears their old rows
+            present = set(pc.unique(table["ucic"]).to_pylist())
+            gone = [u for u in scope if u not in present]
+            if gone:
+                markers = pa.table(
+                    {
+                        "ucic": pa.array(gone, pa.string()),
+                        "kli_code": pa.nulls(len(gone), pa.int64()),
+                        "strength": pa.nulls(len(gone), pa.float64()),
+                        "evidence": pa.nulls(len(gone), pa.string()),
+                    }
+                )
+                table = pa.concat_tables([table.select(markers.column_names), markers])
+        source = table
+        assignments = int(pc.sum(pc.is_valid(table["kli_code"])).as_py() or 0)
 
     with transaction(sessions) as session:
-        if table.num_rows or mode == "full":
+        if source.num_rows or mode == "full":
             summary = publish_assignments(
-                session, partner_id, table, as_of=as_of, full=mode == "full", refresh_id=refresh_id
+                session, partner_id, source, as_of=as_of, full=mode == "full", refresh_id=refresh_id
             )
             gained, lost = summary.gained, summary.lost
         else:
@@ -505,7 +527,6 @@ def _run(
             customers = len(scope)
         else:
             customers = computed.customers if computed is not None else 0
-        assignments = int(pc.sum(pc.is_valid(table["kli_code"])).as_py() or 0)
         # committed with the publication: readers switch exactly when the log says succeeded
         row.status = "succeeded"
         row.ended_at = utcnow()
