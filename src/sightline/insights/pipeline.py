@@ -62,6 +62,12 @@ class PrivateKli:
     expression: Expr
 
 
+#: spilled parts are compressed: the evidence text shrinks ~8x (1.2M assignments: 152 → 18 MB),
+#: and writing and reading them back took less time than uncompressed (Arrow compresses the
+#: columns on its thread pool), and far less of the page cache's writeback
+SPILL_IPC = pa.ipc.IpcWriteOptions(compression="zstd")
+
+
 class AssignmentParts:
     """A refresh's assignments as parts (:data:`ASSIGNMENT_SCHEMA`), one per ucic range: each
     part holds whole customers in (ucic, kli_code) order, and the parts follow each other in
@@ -70,7 +76,8 @@ class AssignmentParts:
     Kept in memory, or — with ``spill_dir`` — each part is written to an Arrow IPC file there as
     soon as it is computed and read back one at a time (into memory of its own, not mapped), so
     a refresh computed in many ranges holds one range's assignments at a time instead of every
-    range's (at 100M transactions: 44M assignments, ~5.5 GB). :meth:`close` deletes the files."""
+    range's (at 100M transactions: 44M assignments, ~5.5 GB as Arrow, ~0.7 GB as files).
+    :meth:`close` deletes the files."""
 
     def __init__(self, spill_dir: Path | None = None) -> None:
         self.spill_dir = spill_dir
@@ -91,7 +98,10 @@ class AssignmentParts:
             return
         self.spill_dir.mkdir(parents=True, exist_ok=True)
         path = self.spill_dir / f"assignments-{len(self._files):05d}.arrow"
-        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as out:
+        with (
+            pa.OSFile(str(path), "wb") as sink,
+            pa.ipc.new_file(sink, table.schema, options=SPILL_IPC) as out,
+        ):
             out.write_table(table)
         self._files.append(path)
 
