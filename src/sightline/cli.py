@@ -6,8 +6,10 @@ import importlib
 from typing import Annotated
 
 import typer
+from alembic.util import CommandError
+from sqlalchemy.exc import DBAPIError
 
-from sightline.cli_support import console, settings
+from sightline.cli_support import console, database_problem, fail, settings
 from sightline.store import db
 
 app = typer.Typer(
@@ -35,14 +37,21 @@ def db_upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "heads",
 ) -> None:
     """Apply the Alembic migrations to the serving DB."""
-    db.upgrade(settings().resolved_database_url, revision)
+    try:
+        db.upgrade(settings().resolved_database_url, revision)
+    except CommandError as exc:
+        fail(f"revision {revision!r}: {exc}", 2)
+    except DBAPIError as exc:
+        fail(database_problem(exc))
     console.print("database is up to date")
 
 
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (SIGHTLINE_HOST).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (SIGHTLINE_PORT).")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port (SIGHTLINE_PORT).", min=1, max=65535)
+    ] = None,
 ) -> None:
     """Run the API server with uvicorn."""
     import uvicorn

@@ -10,6 +10,7 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from sightline.config import Settings, SettingsError, load_settings
@@ -33,6 +34,14 @@ def settings() -> Settings:
         fail(str(exc), 2)
 
 
+def database_problem(exc: DBAPIError) -> str:
+    """The driver's own message, without the SQL and parameters SQLAlchemy appends."""
+    reason = str(exc.orig).strip()
+    if "no such table" in reason or ("relation" in reason and "does not exist" in reason):
+        return f"the serving database is not set up ({reason}): run `sightline db upgrade` first."
+    return f"serving database error: {reason}"
+
+
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
     """A session whose work commits at the end; domain errors become a clean exit."""
@@ -44,6 +53,8 @@ def unit_of_work() -> Iterator[Session]:
         fail(str(exc))
     except ValueError as exc:
         fail(str(exc), 2)
+    except DBAPIError as exc:
+        fail(database_problem(exc))
     finally:
         engine.dispose()
 

@@ -30,7 +30,7 @@ from standardwebhooks.webhooks import Webhook
 from sightline.api.app import create_app
 from sightline.api.context import AppContext
 from sightline.config import Settings
-from sightline.errors import SightlineError
+from sightline.errors import BadRequest, SightlineError
 from sightline.ingest.service import flush_events
 from sightline.ingest.watcher import ARCHIVE, FAILED, ensure_layout
 from sightline.insights.refresh import run_refresh
@@ -69,14 +69,25 @@ class DemoError(SightlineError):
     """The demo could not finish a step."""
 
 
+DEMO_PARTNER_NAME = "Demo Credit Union"
+"""The name the demo gives the partner it creates: how it recognises its own on a later run."""
+
+
 def _ensure_partner(sessions: sessionmaker[Session], partner_id: str) -> partners.NewKey:
-    """The demo partner (with a Standard Webhooks secret) and a fresh key for this run."""
+    """The demo partner (with a Standard Webhooks secret) and a fresh key for this run; an
+    existing partner that is not the demo's is refused before anything is loaded into it."""
     with db.transaction(sessions) as session:
         partner = partner_repo.get_partner(session, partner_id)
         if partner is None:
             webhook_secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
             partners.create_partner(
-                session, partner_id, name="Demo Credit Union", webhook_secret=webhook_secret
+                session, partner_id, name=DEMO_PARTNER_NAME, webhook_secret=webhook_secret
+            )
+        elif partner.name != DEMO_PARTNER_NAME:
+            raise BadRequest(
+                f"--partner {partner_id} is an existing partner ({partner.name}), not the"
+                " demo's: the demo would load synthetic data into its lake. Choose another"
+                " --partner."
             )
         return partners.create_key(session, partner_id)
 

@@ -11,18 +11,22 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from sightline.cli_support import console, fail, settings, unit_of_work
+from sightline.cli_support import console, database_problem, fail, settings, unit_of_work
 from sightline.errors import SightlineError
 from sightline.ingest import repository as repo
 from sightline.ingest import service
 from sightline.ingest.readers import FileProblem
 from sightline.ingest.schemas import FEEDS
+from sightline.partners.service import require_partner
 from sightline.store.db import make_engine, make_sessionmaker
 
 alerts_app = typer.Typer(help="Alert webhooks of a partner's ingestion.", no_args_is_help=True)
 sftp_app = typer.Typer(help="SFTP access to the landing folder.", no_args_is_help=True)
+
+RUN_STATUSES = ("running", "succeeded", "partial", "failed", "skipped", "interrupted")
 
 
 @contextmanager
@@ -32,6 +36,8 @@ def _sessions() -> Iterator[sessionmaker[Session]]:
         yield make_sessionmaker(engine)
     except (SightlineError, FileProblem) as exc:
         fail(str(exc))
+    except DBAPIError as exc:
+        fail(database_problem(exc))
     finally:
         engine.dispose()
 
@@ -79,13 +85,18 @@ def ingest(
 
 def runs(
     partner: Annotated[str, typer.Option("--partner", help="Partner id.")],
-    limit: Annotated[int, typer.Option(help="How many runs (newest first).")] = 20,
+    limit: Annotated[int, typer.Option(help="How many runs (newest first).", min=1)] = 20,
     feed: Annotated[str | None, typer.Option(help="Only this feed.")] = None,
     status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List ingestion runs with their counts."""
+    if feed is not None and feed not in FEEDS:
+        fail(f"--feed must be one of {', '.join(FEEDS)}; got {feed!r}.", 2)
+    if status is not None and status not in RUN_STATUSES:
+        fail(f"--status must be one of {', '.join(RUN_STATUSES)}; got {status!r}.", 2)
     with unit_of_work() as session:
+        require_partner(session, partner)
         items, _ = service.list_runs(session, partner, limit=limit, feed=feed, status=status)
     if as_json:
         typer.echo(json.dumps([x.as_dict() for x in items], default=str))
@@ -120,6 +131,9 @@ def watch(
     """Watch the landing folder (<landing>/<partner>/<feed>/) and ingest complete files."""
     from sightline.ingest.watcher import WatchState, scan_once
 
+    if interval is not None and interval <= 0:
+        fail(f"--interval must be more than 0 seconds; got {interval}.", 2)
+
     s = settings()
     state = WatchState()
     console.print(f"watching {s.resolved_landing_dir}")
@@ -144,6 +158,9 @@ def flush_events(
     partner: Annotated[str | None, typer.Option("--partner", help="Only this partner.")] = None,
 ) -> None:
     """Write stored webhook events to the lake now (the watcher does it on every scan)."""
+    if partner is not None:
+        with unit_of_work() as session:
+            require_partner(session, partner)
     s = settings()
     with _sessions() as sessions:
         if partner:
@@ -169,6 +186,7 @@ def alerts_add(
     from sightline.ingest.alerts import add_webhook
 
     with unit_of_work() as session:
+        require_partner(session, partner)
         hook = add_webhook(session, partner, url, secret)
         shown = hook.secret
     console.print(f"alert webhook {url} added; signing secret: {shown}")
@@ -178,6 +196,7 @@ def alerts_add(
 def alerts_list(partner: Annotated[str, typer.Option("--partner", help="Partner id.")]) -> None:
     """List a partner's alert webhooks."""
     with unit_of_work() as session:
+        require_partner(session, partner)
         rows = [(h.id, h.url) for h in repo.alert_webhooks(session, partner)]
     table = Table("id", "url")
     for hook_id, url in rows:
@@ -193,15 +212,23 @@ def sftp_add_key(
     """Allow a public key to log in as the partner."""
     from sightline.ingest.sftp import add_key
 
+    try:
+        text = key_file.read_text(encoding="utf-8")
+    except OSError as exc:
+        fail(f"KEY_FILE {key_file}: {exc.strerror or exc}.", 2)
+    except UnicodeDecodeError:
+        fail(f"KEY_FILE {key_file}: not a text file (a public key is one line of text).", 2)
     with unit_of_work() as session:
-        fingerprint = add_key(session, partner, key_file.read_text(encoding="utf-8"))
+        fingerprint = add_key(session, partner, text)
     console.print(f"key {fingerprint} may now log in as {partner}")
 
 
 @sftp_app.command("serve")
 def sftp_serve(
     host: Annotated[str | None, typer.Option(help="Bind address (SIGHTLINE_SFTP_HOST).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (SIGHTLINE_SFTP_PORT).")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port (SIGHTLINE_SFTP_PORT).", min=1, max=65535)
+    ] = None,
 ) -> None:
     """Serve the landing folder over SFTP: each partner sees only <landing>/<partner>/."""
     import asyncio

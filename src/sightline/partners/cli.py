@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Annotated
 
@@ -16,13 +17,36 @@ partners_app = typer.Typer(help="Partners: the FIs this instance serves.", no_ar
 keys_app = typer.Typer(help="API keys of a partner.", no_args_is_help=True)
 
 
+def _name(value: str) -> str:
+    if not value.strip():
+        raise typer.BadParameter("must not be empty.")
+    return value
+
+
+def _webhook_secret(value: str | None) -> str | None:
+    """A secret the event webhook can verify with; a bad one would fail every event later."""
+    if value is None:
+        return None
+    try:
+        if not value.startswith("whsec_") or len(base64.b64decode(value[6:], validate=True)) < 16:
+            raise ValueError(value)
+    except ValueError:
+        raise typer.BadParameter(
+            "must be a Standard Webhooks secret: whsec_ then the base64 of 16 or more bytes."
+        ) from None
+    return value
+
+
 @partners_app.command("create")
 def create_partner(
     partner_id: Annotated[str, typer.Argument(help="Partner id, e.g. 'acme-cu'.")],
-    name: Annotated[str, typer.Option("--name", help="Display name.")],
+    name: Annotated[str, typer.Option("--name", help="Display name.", callback=_name)],
     webhook_secret: Annotated[
         str | None,
-        typer.Option(help="Standard Webhooks secret (whsec_…) that signs the partner's events."),
+        typer.Option(
+            help="Standard Webhooks secret (whsec_…) that signs the partner's events.",
+            callback=_webhook_secret,
+        ),
     ] = None,
 ) -> None:
     """Create a partner."""
@@ -81,6 +105,8 @@ def list_keys(
 ) -> None:
     """List keys (never their secrets)."""
     with unit_of_work() as session:
+        if partner is not None:
+            service.require_partner(session, partner)
         keys = repo.list_keys(session, partner)
         table = Table("key_id", "partner_id", "client_id", "secret", "created_at", "revoked_at")
         for k in keys:

@@ -108,7 +108,10 @@ def export(
     if output is None:
         typer.echo(text, nl=False)
         return
-    output.write_text(text, encoding="utf-8")
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        fail(f"--output {output}: {exc.strerror or exc}.", 2)
     console.print(f"wrote {len(load_taxonomy())} KLIs to {output}")
 
 
@@ -122,8 +125,10 @@ def build(
     """Derive the tree from the merchant directory and append new codes to the registry."""
     from sightline.enrich.directory import load_directory
 
-    existing = registry.read_registry(path)
+    if path is not None and path.exists() and not path.is_file():
+        fail(f"--registry {path}: not a file.", 2)
     try:
+        existing = registry.read_registry(path)
         result = builder.merge(existing, builder.build_specs(load_directory()))
     except registry.RegistryError as exc:
         fail(str(exc))
@@ -131,7 +136,10 @@ def build(
     if problems:
         fail("; ".join(problems))
     if not dry_run:
-        registry.write_registry(result.rows, path)
+        try:
+            registry.write_registry(result.rows, path)
+        except OSError as exc:
+            fail(f"--registry {path}: {exc.strerror or exc}.", 2)
     verb = "would append" if dry_run else "appended"
     console.print(
         f"{verb} {len(result.added)} KLIs; {len(result.rows)} in the registry"
