@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,6 +60,8 @@ def _clean(result: Result, code: int, *words: str) -> None:
         ["runs", "--partner", "acme"],
         ["alerts", "list", "--partner", "acme"],
         ["watch", "--once"],
+        ["refresh-log", "--partner", "acme"],
+        ["refresh", "--partner", "acme"],
     ],
 )
 def test_an_unmigrated_database_says_run_db_upgrade(bare: Path, args: list[str]) -> None:
@@ -77,6 +80,8 @@ def test_db_upgrade_to_an_unknown_revision_names_it(bare: Path) -> None:
         ["alerts", "add", "https://ops.example/hook", "--partner", "ghost"],
         ["keys", "list", "--partner", "ghost"],
         ["flush-events", "--partner", "ghost"],
+        ["refresh-log", "--partner", "ghost"],
+        ["refresh", "--partner", "ghost"],
     ],
 )
 def test_an_unknown_partner_is_an_error(cli: Path, args: list[str]) -> None:
@@ -181,11 +186,17 @@ def test_taxonomy_build_with_a_bad_registry_writes_nothing(tmp_path: Path) -> No
 
 
 def test_demo_refuses_to_load_synthetic_data_into_an_fi_partner(
-    cli: Path, monkeypatch: pytest.MonkeyPatch
+    cli: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
     from sightline import demo
 
     loaded: list[str] = []
+    # run_demo quietens these loggers for its own process: put them back for the other tests
+    quiet = {
+        name: logging.getLogger(name).level
+        for name in ("sightline.access", "httpx", "uvicorn.error")
+    }
+    request.addfinalizer(lambda: [logging.getLogger(n).setLevel(v) for n, v in quiet.items()])
 
     def synthesise(_settings: object, opts: demo.DemoOptions, _say: object) -> None:
         loaded.append(opts.partner_id)  # the first step after the partner is settled
@@ -202,3 +213,18 @@ def test_demo_refuses_to_load_synthetic_data_into_an_fi_partner(
     for partner in ("demo", "fresh"):  # the demo's own partner again, or a new one
         _clean(runner.invoke(app, ["demo", "--partner", partner, "--no-serve"]), 1, "stopped here")
     assert loaded == ["demo", "fresh"]
+
+
+def test_enrich_refuses_to_overwrite_its_input(tmp_path: Path) -> None:
+    source = tmp_path / "statements.csv"
+    source.write_text("description,amount\nSQ *PIRATES COVE MINI G 0423,12.50\n")
+    before = source.read_bytes()
+    result = runner.invoke(app, ["enrich", str(source), "-o", str(tmp_path / "." / source.name)])
+    _clean(result, 1, "is the input file")
+    assert source.read_bytes() == before
+
+
+def test_synth_names_a_bad_end_date(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["synth", "--end-date", "2026-13-01", "--out", str(tmp_path / "s")])
+    _clean(result, 2, "--end-date", "2026-13-01")
+    assert not (tmp_path / "s").exists()

@@ -155,3 +155,18 @@ def test_upload_file_name_that_names_no_file_is_400(
     )
     assert_error(multipart, 400, "Field file.filename")
     assert client.get(f"{INGEST}/runs", headers=acme.headers).json()["items"] == []
+
+
+def test_openapi_documents_400_never_fastapis_422(client: TestClient) -> None:
+    """Bad input is answered 400 with the one error shape: the spec says so, and a request
+    FastAPI refuses (a non-integer path code) gets exactly that."""
+    spec = client.get("/openapi.json").json()
+    operations = [op for ops in spec["paths"].values() for op in ops.values()]
+    assert not [op["operationId"] for op in operations if "422" in op.get("responses", {})]
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    with_params = [op for op in operations if op.get("parameters") or op.get("requestBody")]
+    assert with_params and all("400" in op["responses"] for op in with_params)
+    error = spec["paths"]["/kli/v1/partners/{partner_id}/kli_details/{kli_code}"]["get"]
+    assert error["responses"]["400"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ErrorBody"
+    }

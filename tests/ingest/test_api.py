@@ -264,3 +264,14 @@ def test_unreadable_parquet_upload_does_not_show_server_paths(
     text = resp.text
     assert "Parquet" in text and "broken.parquet" in text
     assert str(settings.data_dir) not in text and "/tmp" not in text
+
+
+@pytest.mark.parametrize("secret", ["whsec_", "whsec_!!!not-base64"])
+def test_an_unusable_stored_webhook_secret_is_a_clear_401(
+    client: TestClient, context: AppContext, acme: PartnerKey, secret: str
+) -> None:
+    set_secret(context, secret)
+    body = json.dumps(make_event())
+    resp = client.post(EVENTS, content=body, headers={**acme.headers, **signed(body)})
+    assert resp.status_code == 401, resp.text
+    assert "webhook secret" in resp.json()["error"][0]

@@ -140,10 +140,23 @@ def _document_bearer(app: FastAPI) -> None:
             "description": "A token from /auth/v1/token, or the API key.",
             "scheme": "bearer",
         }
+        schemas = components.get("schemas", {})
+        error_body = {"$ref": "#/components/schemas/ErrorBody"} if "ErrorBody" in schemas else None
         for path, operations in schema.get("paths", {}).items():
             for method, operation in operations.items():
                 if (path, method) in secured:
                     operation["security"] = [{BEARER_SCHEME: []}]
+                # a request FastAPI cannot validate is answered 400 with the one error shape
+                # (api/errors.py), never FastAPI's 422: document what the API answers
+                responses = operation.get("responses", {})
+                dropped = responses.pop("422", None) is not None
+                if dropped and "400" not in responses and error_body is not None:
+                    responses["400"] = {
+                        "description": "bad request",
+                        "content": {"application/json": {"schema": error_body}},
+                    }
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(unused, None)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

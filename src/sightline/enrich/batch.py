@@ -484,6 +484,10 @@ def enrich_file(
     out_suffix = output_path.suffix.lower()
     if out_suffix not in (".csv", ".parquet"):
         raise BadRequest(f"Output {output_path.name}: use a .csv or .parquet file name.")
+    if output_path.exists() and output_path.resolve() == input_path.resolve():
+        raise BadRequest(
+            f"Output {output_path.name}: is the input file; write the enriched rows elsewhere."
+        )
     con = backend()
     try:
         try:

@@ -23,7 +23,7 @@ import duckdb
 import orjson
 import pyarrow as pa
 from sqlalchemy.orm import Session, sessionmaker
-from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook, WebhookVerificationError
 
 from sightline import lake
 from sightline.config import Settings
@@ -458,7 +458,14 @@ def verify_signature(partner: Partner, body: bytes, headers: dict[str, str]) -> 
     if not partner.webhook_secret:
         return
     try:
-        Webhook(partner.webhook_secret).verify(body, headers, json_parse=False)
+        hook = Webhook(partner.webhook_secret)
+    except (EmptyWebhookSecretError, ValueError):  # stored before secrets were checked
+        raise Unauthorized(
+            "Webhook signature cannot be checked: the partner's webhook secret is not a"
+            " whsec_ secret; set a new one."
+        ) from None
+    try:
+        hook.verify(body, headers, json_parse=False)
     except WebhookVerificationError as exc:
         raise Unauthorized(f"Webhook signature rejected: {exc}.") from None
     # the library lets these escape as bare ValueErrors: a client's error, not a 500

@@ -9,10 +9,11 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy.exc import DBAPIError
 
-from sightline.cli_support import console, fail, settings
+from sightline.cli_support import console, database_problem, fail, settings, unit_of_work
 from sightline.errors import SightlineError
-from sightline.store.db import make_engine, make_sessionmaker, transaction
+from sightline.store.db import make_engine, make_sessionmaker
 
 
 def refresh(
@@ -60,6 +61,8 @@ def refresh(
                 )
     except SightlineError as exc:
         fail(str(exc))
+    except DBAPIError as exc:
+        fail(database_problem(exc))
     finally:
         engine.dispose()
     if as_json:
@@ -79,29 +82,27 @@ def refresh_log(
 ) -> None:
     """Show a partner's recent refreshes with their counts and durations."""
     from sightline.insights.refresh import list_refreshes
+    from sightline.partners.service import require_partner
 
-    engine = make_engine(settings().resolved_database_url)
-    try:
-        with transaction(make_sessionmaker(engine)) as session:
-            rows = [
-                {
-                    "refresh_id": r.refresh_id,
-                    "mode": r.mode,
-                    "trigger": r.trigger,
-                    "status": r.status,
-                    "as_of": r.as_of.isoformat(),
-                    "started_at": r.started_at.isoformat(timespec="seconds"),
-                    "duration_seconds": r.duration_seconds,
-                    "customers": r.customers,
-                    "assignments": r.assignments,
-                    "gained": r.gained,
-                    "lost": r.lost,
-                    "error": r.error,
-                }
-                for r in list_refreshes(session, partner, limit=limit)
-            ]
-    finally:
-        engine.dispose()
+    with unit_of_work() as session:
+        require_partner(session, partner)
+        rows = [
+            {
+                "refresh_id": r.refresh_id,
+                "mode": r.mode,
+                "trigger": r.trigger,
+                "status": r.status,
+                "as_of": r.as_of.isoformat(),
+                "started_at": r.started_at.isoformat(timespec="seconds"),
+                "duration_seconds": r.duration_seconds,
+                "customers": r.customers,
+                "assignments": r.assignments,
+                "gained": r.gained,
+                "lost": r.lost,
+                "error": r.error,
+            }
+            for r in list_refreshes(session, partner, limit=limit)
+        ]
     if as_json:
         typer.echo(json.dumps(rows))
         return

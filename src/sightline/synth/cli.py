@@ -17,7 +17,7 @@ def _parse_date(value: str) -> date:
     try:
         return datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date in YYYY-MM-DD form") from None
+        fail(f"--end-date {value!r} is not a date in YYYY-MM-DD form", 2)
 
 
 def synth(
