@@ -76,7 +76,7 @@ class AssignmentParts:
     Kept in memory, or — with ``spill_dir`` — each part is written to an Arrow IPC file there as
     soon as it is computed and read back one at a time (into memory of its own, not mapped), so
     a refresh computed in many ranges holds one range's assignments at a time instead of every
-    range's (at 100M transactions: 44M assignments, ~5.5 GB as Arrow, ~0.7 GB as files).
+    range's (at 100M transactions: 44M assignments, ~5.5 GB as Arrow, 0.9 GB as files).
     :meth:`close` deletes the files."""
 
     def __init__(self, spill_dir: Path | None = None) -> None:
