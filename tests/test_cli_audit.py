@@ -228,3 +228,14 @@ def test_synth_names_a_bad_end_date(tmp_path: Path) -> None:
     result = runner.invoke(app, ["synth", "--end-date", "2026-13-01", "--out", str(tmp_path / "s")])
     _clean(result, 2, "--end-date", "2026-13-01")
     assert not (tmp_path / "s").exists()
+
+
+def test_enrich_names_an_empty_file_and_only_the_files_columns(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    _clean(runner.invoke(app, ["enrich", str(empty), "-o", str(tmp_path / "o.csv")]), 1, "empty")
+    other = tmp_path / "other.csv"
+    other.write_text("x,y\n1,2\n")
+    result = runner.invoke(app, ["enrich", str(other), "-o", str(tmp_path / "o.csv")])
+    _clean(result, 1, "Column description is required (found: x, y).")
+    assert not (tmp_path / "o.csv").exists()

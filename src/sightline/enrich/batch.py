@@ -162,8 +162,9 @@ def _build_mapping(
     before are enriched on ``workers`` cores (default: all of them)."""
     columns = list(source.columns)
     if description not in columns:
+        shown = [c for c in columns if c != _ORDER]  # the row-order column is ours
         raise BadRequest(
-            f"Column {description} is required (found: {', '.join(columns) or 'no columns'})."
+            f"Column {description} is required (found: {', '.join(shown) or 'no columns'})."
         )
     present = {c.lower(): c for c in columns if c != description}
     raw_cols = [description, *(present[n] for n in CONTEXT_COLUMNS if n in present)]
@@ -481,6 +482,8 @@ def enrich_file(
     started = time.perf_counter()
     if not input_path.is_file():
         raise NotFound(f"Input file {input_path} does not exist.")
+    if input_path.stat().st_size == 0:
+        raise BadRequest(f"Input file {input_path.name} is empty (0 bytes).")
     out_suffix = output_path.suffix.lower()
     if out_suffix not in (".csv", ".parquet"):
         raise BadRequest(f"Output {output_path.name}: use a .csv or .parquet file name.")
