@@ -179,7 +179,7 @@ def test_a_full_refresh_in_ranges_publishes_range_by_range_and_cleans_up(
     def parts_seen(db: object, partner_id: str, parts: object, *args: object, **kw: object):
         tables = list(parts)  # type: ignore[call-overload]
         seen.extend(t.num_rows for t in tables)
-        spilled = sorted(spill_dir(settings, "x").parent.glob("ref_*/*.arrow"))
+        spilled = sorted((settings.data_dir / "tmp").glob("ref_*/*.arrow"))
         seen.append(-len(spilled))  # the parts are files while they are published
         return original(db, partner_id, tables, *args, **kw)  # type: ignore[arg-type]
 

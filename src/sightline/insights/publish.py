@@ -697,7 +697,7 @@ def _publish_full(
                 u0, n0 = counts.get(code, (0, 0))
                 counts[code] = (u0 + u, n0 + n)
             after = last
-            del table, old_part, d
+            del part, table, old_part, d  # freed before the next part is read back
     # the customers after the last part's hold no KLI now
     rest = _old_between(old, after, None)
     if rest.num_rows:
